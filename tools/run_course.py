@@ -1,0 +1,162 @@
+"""Run the whole course: execute every lesson in nbs/ in a real Jupyter kernel, then summarise what each measured.
+
+Executed copies go to _build/executed/, the lessons' results JSON files (`save_results`) to _build/results/,
+and the summary of those results to _build/summary.md. nbs/ itself is never written to.
+
+    .venv/bin/python tools/run_course.py                # full run on the offline defaults
+    .venv/bin/python tools/run_course.py --quick        # small budgets, as the tests use
+    .venv/bin/python tools/run_course.py --only '1*'    # only the notebooks whose names match
+"""
+import argparse, fnmatch, json, os, re, sys, time
+from configparser import ConfigParser
+from pathlib import Path
+
+try:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+except ImportError as e:
+    sys.exit(f"{e}: run this with the project's Python, .venv/bin/python (create it with `make setup`).")
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS, BUILD = ROOT/'nbs', ROOT/'_build'
+EXECUTED, RESULTS = BUILD/'executed', BUILD/'results'
+SKIP_TAG = 'skip-execution'  # nbclient leaves cells with this tag unexecuted
+
+
+def notebooks(pattern):
+    "The lessons to run, in course order: notebooks in nbs/ whose names match `pattern`, minus `_private` ones."
+    return [p for p in sorted(NBS.rglob('*.ipynb'))
+            if not any(part.startswith(('_', '.')) for part in p.relative_to(NBS).parts)
+            and (fnmatch.fnmatch(p.stem, pattern) or fnmatch.fnmatch(p.name, pattern))]
+
+
+def directives(source):
+    "nbdev's `#| name: value` lines at the top of a cell, as {name: value}."
+    found = {}
+    for line in source.splitlines():
+        m = re.match(r'\s*#\s*\|\s*([\w-]+):?\s*(.*)', line)
+        if m: found[m[1].lower()] = m[2].strip().lower()
+        elif line.strip(): break
+    return found
+
+
+def mark_skipped_cells(nb, skip_flags):
+    "Tag the cells nbdev's test runner would also skip: `#| eval: false`, flagged cells, and `nbdev_export()` calls."
+    for cell in nb.cells:
+        if cell.cell_type != 'code': continue
+        d = directives(cell.source)
+        # the export call would write into transfer_cookbook/: the course runner only reads the library
+        if d.get('eval') == 'false' or skip_flags & d.keys() or 'nbdev_export(' in cell.source:
+            tags = cell.metadata.setdefault('tags', [])
+            if SKIP_TAG not in tags: tags.append(SKIP_TAG)
+
+
+def where(nb, index):
+    "A cell as a reader finds it: its number from 1 and its first line of code."
+    first_line = next((l for l in nb.cells[index].source.splitlines() if not l.startswith('#|')), '')
+    return f"cell {index + 1} ({first_line.strip()[:60]!r})"
+
+
+def run_notebook(path, skip_flags, timeout):
+    "Execute `path` in a fresh kernel with cwd = its folder; write the executed copy; return (ok, error message)."
+    nb = nbformat.read(path, as_version=4)
+    mark_skipped_cells(nb, skip_flags)
+    running = {}
+    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', store_widget_state=True,
+                            resources={'metadata': {'path': str(path.parent)}},
+                            extra_arguments=['--IPKernelApp.log_level=ERROR'],  # no 'TCP without encryption' noise
+                            on_cell_start=lambda cell, cell_index: running.update(index=cell_index))
+    err = None
+    try: client.execute()
+    except CellExecutionError as e: err = f"{e.ename}: {e.evalue}"
+    except Exception as e:  # a timeout, a dead kernel
+        while e.__context__ is not None and not e.__suppress_context__:
+            e = e.__context__  # nbclient's clean-up can fail on top of the error that matters
+        err = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+    if err and 'index' in running: err = f"{where(nb, running['index'])}: {err}"
+    out = EXECUTED/path.relative_to(NBS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)  # failed notebooks too: the error is in the copy, next to the cell that raised it
+    return err is None, err
+
+
+def fmt(v):
+    "A value for the summary: floats to 3 significant digits, long lists shortened."
+    if isinstance(v, float): return f'{v:.3g}'
+    if isinstance(v, list):
+        items = [fmt(x) for x in v[:8]] + ([f'... ({len(v)} items)'] if len(v) > 8 else [])
+        return '[' + ', '.join(items) + ']'
+    return str(v)
+
+
+def result_lines(d, depth=0):
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            yield f"{'  '*depth}- {k}:"
+            yield from result_lines(v, depth + 1)
+        else: yield f"{'  '*depth}- {k}: {fmt(v)}"
+
+
+def summary(runs, quick):
+    "Markdown: how each notebook ran, then every lesson's saved results."
+    lines = [f"# Transfer Cookbook: course run ({'quick' if quick else 'full'} mode)", '',
+             '| notebook | status | seconds |', '|---|---|---|']
+    lines += [f"| {name} | {'ok' if ok else 'FAILED'} | {secs:.0f} |" for name, ok, secs, _ in runs]
+    files = sorted(RESULTS.glob('*.json'))
+    if not files: lines += ['', '(no lesson saved results)']
+    for f in files:
+        data = json.loads(f.read_text())
+        mode = ' (quick run)' if data.pop('quick_mode', False) else ''
+        lines += ['', f'## {f.stem}{mode}', *result_lines(data)]
+    return '\n'.join(lines) + '\n'
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--quick', action='store_true', help='small budgets (TC_QUICK=1), as the tests run')
+    ap.add_argument('--only', default='*', metavar='PATTERN', help="glob on notebook names, e.g. '1*' or '10_vision_cnn'")
+    ap.add_argument('--timeout', type=int, default=1800, help='seconds one cell may run (default 1800)')
+    args = ap.parse_args()
+
+    nbs = notebooks(args.only)
+    if not nbs: sys.exit(f"No notebook in {NBS} matches {args.only!r}.")
+    cfg = ConfigParser(delimiters=['=']); cfg.read(ROOT/'settings.ini')
+    # flagged cells (`#| slow`) are part of a full run; quick mode skips them as the tests do
+    skip_flags = set(cfg['DEFAULT'].get('tst_flags', '').split()) if args.quick else set()
+
+    # the kernel inherits this environment
+    os.environ['TC_QUICK'] = '1' if args.quick else '0'
+    os.environ.pop('IN_TEST', None)
+    os.environ.pop('MPLBACKEND', None)  # let the kernel's inline backend put figures into the notebooks
+    os.environ['TC_RESULTS_DIR'] = str(RESULTS)
+    os.environ['JUPYTER_PREFER_ENV_PATH'] = '1'  # the venv's 'python3' kernel before a user-wide one
+    os.environ.setdefault('PYDEVD_DISABLE_FILE_VALIDATION', '1')
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    print(f"Running {len(nbs)} notebook(s) in {'quick' if args.quick else 'full'} mode -> "
+          f"{EXECUTED.relative_to(ROOT)}/", flush=True)
+    runs, failures = [], []
+    for i, path in enumerate(nbs, 1):
+        name = str(path.relative_to(NBS).with_suffix(''))
+        (RESULTS/f'{path.stem}.json').unlink(missing_ok=True)  # no numbers left over from an earlier run
+        print(f"[{i}/{len(nbs)}] {name} ...", end=' ', flush=True)
+        start = time.time()
+        ok, err = run_notebook(path, skip_flags, args.timeout)
+        secs = time.time() - start
+        print(f"{'ok' if ok else 'FAILED'} ({secs:.1f} s)" + ('' if ok else f"\n      {err}"), flush=True)
+        runs.append((name, ok, secs, err))
+        if not ok: failures.append((name, err))
+
+    text = summary(runs, args.quick)
+    (BUILD/'summary.md').write_text(text)
+    print('\n' + text + f"\n(written to {(BUILD/'summary.md').relative_to(ROOT)})")
+    if failures:
+        print(f"\n{len(failures)} notebook(s) failed (executed copies with the tracebacks are in "
+              f"{EXECUTED.relative_to(ROOT)}/):", file=sys.stderr)
+        for name, err in failures: print(f"  {name}: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,17 @@
+"""Time every code cell of a notebook in quick mode (as the tests run it): python tools/time_cells.py nbs/04_learner.ipynb"""
+import os, sys, time
+from pathlib import Path
+os.environ.setdefault('IN_TEST', '1'); os.environ.setdefault('MPLBACKEND', 'Agg')
+from execnb.nbio import read_nb
+from execnb.shell import CaptureShell
+
+nb_path = Path(sys.argv[1]).resolve()
+os.chdir(nb_path.parent); sys.path.insert(0, str(nb_path.parent.parent))
+shell = CaptureShell(nb_path)
+total = 0.0
+for i, cell in enumerate(read_nb(nb_path).cells):
+    if cell.cell_type != 'code' or 'nbdev_export(' in cell.source or 'eval: false' in cell.source: continue
+    t = time.perf_counter(); shell.run(cell.source); dt = time.perf_counter() - t; total += dt
+    if shell.exc: print(f'cell {i} FAILED:', shell.prettytb()); break
+    print(f'{dt:7.2f}s  cell {i}: {cell.source.strip().splitlines()[0][:70]}')
+print(f'{total:7.2f}s  total')
