@@ -7,14 +7,14 @@ and the summary of those results to _build/summary.md. nbs/ itself is never writ
     .venv/bin/python tools/run_course.py --quick        # small budgets, as the tests use
     .venv/bin/python tools/run_course.py --only '1*'    # only the notebooks whose names match
 """
-import argparse, fnmatch, json, os, re, sys, time
+import argparse, fnmatch, json, os, re, signal, sys, time
 from configparser import ConfigParser
 from pathlib import Path
 
 try:
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
 except ImportError as e:
     sys.exit(f"{e}: run this with the project's Python, .venv/bin/python (create it with `make setup`).")
 
@@ -62,10 +62,12 @@ def run_notebook(path, skip_flags, timeout):
     "Execute `path` in a fresh kernel with cwd = its folder; write the executed copy; return (ok, error message)."
     nb = nbformat.read(path, as_version=4)
     mark_skipped_cells(nb, skip_flags)
-    running = {}
+    running = {}  # the cell being executed, and the kernel's process (to tell how it ended if it dies)
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', store_widget_state=True,
                             resources={'metadata': {'path': str(path.parent)}},
                             extra_arguments=['--IPKernelApp.log_level=ERROR'],  # no 'TCP without encryption' noise
+                            on_notebook_start=lambda notebook: running.update(
+                                process=getattr(getattr(client.km, 'provisioner', None), 'process', None)),
                             on_cell_start=lambda cell, cell_index: running.update(index=cell_index))
     err = None
     try: client.execute()
@@ -74,6 +76,9 @@ def run_notebook(path, skip_flags, timeout):
         while e.__context__ is not None and not e.__suppress_context__:
             e = e.__context__  # nbclient's clean-up can fail on top of the error that matters
         err = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}"
+        proc = running.get('process')
+        if isinstance(e, DeadKernelError) and proc is not None and (proc.poll() or 0) < 0:
+            err += f" (it got {signal.Signals(-proc.returncode).name})"  # SIGKILL: out of memory, or killed
     if err and 'index' in running: err = f"{where(nb, running['index'])}: {err}"
     out = EXECUTED/path.relative_to(NBS)
     out.parent.mkdir(parents=True, exist_ok=True)

