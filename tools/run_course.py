@@ -6,6 +6,7 @@ and the summary of those results to _build/summary.md. nbs/ itself is never writ
     .venv/bin/python tools/run_course.py                # full run on the offline defaults
     .venv/bin/python tools/run_course.py --quick        # small budgets, as the tests use
     .venv/bin/python tools/run_course.py --only '1*'    # only the notebooks whose names match
+    .venv/bin/python tools/run_course.py --build-dir /tmp/b   # executed/, results/, summary.md under /tmp/b
 """
 import argparse, fnmatch, json, os, re, signal, sys, time
 from configparser import ConfigParser
@@ -22,6 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 NBS, BUILD = ROOT/'nbs', ROOT/'_build'
 EXECUTED, RESULTS = BUILD/'executed', BUILD/'results'
 SKIP_TAG = 'skip-execution'  # nbclient leaves cells with this tag unexecuted
+
+
+def shown(path):
+    "`path` as a user reads it: relative to the repository when it lies inside."
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def notebooks(pattern):
@@ -61,6 +67,11 @@ def where(nb, index):
 def run_notebook(path, skip_flags, timeout):
     "Execute `path` in a fresh kernel with cwd = its folder; write the executed copy; return (ok, error message)."
     nb = nbformat.read(path, as_version=4)
+    out = EXECUTED/path.relative_to(NBS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not any(c.cell_type == 'code' for c in nb.cells):  # a page of prose (the home page): nothing to run
+        nbformat.write(nb, out)
+        return True, None
     mark_skipped_cells(nb, skip_flags)
     running = {}  # the cell being executed, and the kernel's process (to tell how it ended if it dies)
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', store_widget_state=True,
@@ -80,8 +91,6 @@ def run_notebook(path, skip_flags, timeout):
         if isinstance(e, DeadKernelError) and proc is not None and (proc.poll() or 0) < 0:
             err += f" (it got {signal.Signals(-proc.returncode).name})"  # SIGKILL: out of memory, or killed
     if err and 'index' in running: err = f"{where(nb, running['index'])}: {err}"
-    out = EXECUTED/path.relative_to(NBS)
-    out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)  # failed notebooks too: the error is in the copy, next to the cell that raised it
     return err is None, err
 
@@ -118,11 +127,16 @@ def summary(runs, quick):
 
 
 def main():
+    global BUILD, EXECUTED, RESULTS
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--quick', action='store_true', help='small budgets (TC_QUICK=1), as the tests run')
     ap.add_argument('--only', default='*', metavar='PATTERN', help="glob on notebook names, e.g. '1*' or '10_vision_cnn'")
     ap.add_argument('--timeout', type=int, default=1800, help='seconds one cell may run (default 1800)')
+    ap.add_argument('--build-dir', type=Path, default=BUILD, metavar='DIR',
+                    help='where executed/, results/ and summary.md go (default _build/)')
     args = ap.parse_args()
+    BUILD = args.build_dir.resolve()
+    EXECUTED, RESULTS = BUILD/'executed', BUILD/'results'
 
     nbs = notebooks(args.only)
     if not nbs: sys.exit(f"No notebook in {NBS} matches {args.only!r}.")
@@ -140,7 +154,7 @@ def main():
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     print(f"Running {len(nbs)} notebook(s) in {'quick' if args.quick else 'full'} mode -> "
-          f"{EXECUTED.relative_to(ROOT)}/", flush=True)
+          f"{shown(EXECUTED)}/", flush=True)
     runs, failures = [], []
     for i, path in enumerate(nbs, 1):
         name = str(path.relative_to(NBS).with_suffix(''))
@@ -155,10 +169,10 @@ def main():
 
     text = summary(runs, args.quick)
     (BUILD/'summary.md').write_text(text)
-    print('\n' + text + f"\n(written to {(BUILD/'summary.md').relative_to(ROOT)})")
+    print('\n' + text + f"\n(written to {shown(BUILD/'summary.md')})")
     if failures:
         print(f"\n{len(failures)} notebook(s) failed (executed copies with the tracebacks are in "
-              f"{EXECUTED.relative_to(ROOT)}/):", file=sys.stderr)
+              f"{shown(EXECUTED)}/):", file=sys.stderr)
         for name, err in failures: print(f"  {name}: {err}", file=sys.stderr)
         sys.exit(1)
 
