@@ -3,16 +3,27 @@
 SHELL := bash
 PY := .venv/bin/python
 
-.PHONY: setup course test lab bench clean
+.PHONY: setup course site readme test lab bench clean
 
 setup:
 	bash tools/setup.sh
 
-# Execute every lesson on the offline defaults into _build/executed/; summary in _build/summary.md
+# Execute every lesson on the offline defaults into _build/executed/ (summary in _build/summary.md),
+# then build the website from those executed notebooks into _build/site/ (and README.md from nbs/index.ipynb)
 course: setup
 	$(PY) tools/run_course.py
+	$(PY) tools/build_site.py
 
-# Every notebook in quick mode, plus the nbdev sync and clean checks
+# The website from whatever _build/executed/ holds (a quick execution first when it holds nothing)
+site: setup
+	$(PY) tools/build_site.py
+
+# README.md from nbs/index.ipynb (the site's home page)
+readme: setup
+	$(PY) tools/build_site.py --readme
+
+# Every notebook in quick mode, the nbdev sync and clean checks (README.md against nbs/index.ipynb too), and the
+# website built from a quick execution and clicked through in Chromium (tests/test_site.py)
 test: setup
 	bash tools/check_sync.sh
 	$(PY) -m pytest tests -q -p no:cacheprovider

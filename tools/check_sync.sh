@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI check: the library in transfer_cookbook/ is what the notebooks export, and the notebooks are clean.
+# CI check: the library in transfer_cookbook/ is what the notebooks export, the notebooks are clean, and README.md
+# is what tools/build_site.py writes from nbs/index.ipynb.
 # Runs nbdev_export and nbdev_clean in a scratch copy of the working tree (tracked files plus untracked,
 # not-ignored ones) and fails if they would change anything. The real tree is never touched.
 set -Eeuo pipefail
@@ -8,6 +9,10 @@ ROOT=$PWD
 for tool in nbdev_export nbdev_clean; do
   [ -x "$ROOT/.venv/bin/$tool" ] || { echo "check_sync: $ROOT/.venv/bin/$tool not found: run 'make setup' first." >&2; exit 2; }
 done
+
+if ! out=$("$ROOT/.venv/bin/python" tools/build_site.py --check-readme 2>&1); then
+  printf 'check_sync: %s\n' "$out" >&2; exit 1
+fi
 
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # Files as they are on disk now (tracked and deleted ones skipped), copied with their folders.
@@ -38,4 +43,4 @@ if [ -n "$changed" ]; then
   } >&2
   exit 1
 fi
-echo "check_sync: OK (library matches the notebooks; notebooks are clean)"
+echo "check_sync: OK (library matches the notebooks; notebooks are clean; README.md matches nbs/index.ipynb)"

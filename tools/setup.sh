@@ -7,8 +7,9 @@
 # Usage: bash tools/setup.sh   (as root, or as a user who may sudo; PYTHON=python3.12 to pick the interpreter)
 set -Eeuo pipefail
 
-# Debian packages the lessons' offline assets come from. Lessons that need more add them here.
-APT_PACKAGES=(dataset-fashion-mnist)
+# Debian packages the lessons' offline assets come from (lessons that need more add them here), the browser the
+# website test drives (tests/test_site.py: Playwright with Debian's chromium, never `playwright install`).
+APT_PACKAGES=(dataset-fashion-mnist chromium)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -30,6 +31,8 @@ if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
   if [ ! -x "$VENV/bin/python" ] && ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
     wanted+=("python3-venv")
   fi
+  # npm vendors the website's JavaScript at pinned versions (tools/build_site.py); any npm will do
+  command -v npm >/dev/null || wanted+=("npm")
   missing=()
   for p in "${wanted[@]}"; do is_installed "$p" || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,297 @@
+"""Build the course website from executed notebooks, and write README.md from the home page.
+
+The pages are the notebooks as tools/run_course.py executed them (their outputs come from the current code),
+processed by nbdev (`show_doc` for every exported symbol, `#| hide` cells dropped, exported source folded away)
+and rendered by Sphinx + myst-nb with sphinx-book-theme into _build/site/. Nothing is fetched when a page is
+viewed: the widget renderer and MathJax are vendored from npm, at pinned versions, when the site is built.
+
+    .venv/bin/python tools/build_site.py                # from _build/executed/ (a quick execution when empty)
+    .venv/bin/python tools/build_site.py --quick        # execute every notebook quickly first, then build
+    .venv/bin/python tools/build_site.py --readme       # only write README.md from nbs/index.ipynb
+    .venv/bin/python tools/build_site.py --check-readme # fail when README.md is not what --readme writes
+"""
+import argparse, base64, copy, hashlib, json, os, re, shutil, subprocess, sys, tarfile, time
+from configparser import ConfigParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS, BUILD = ROOT/'nbs', ROOT/'_build'
+SITE_CONF = ROOT/'tools'/'site'
+
+# Vendored JavaScript: npm package, version, the tarball's sha512 (npm's `integrity`) and the files the site needs.
+VENDOR = {
+    'html-manager': ('@jupyter-widgets/html-manager', '1.0.15',
+                     'sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==',
+                     ['dist/embed.js', 'dist/embed.js.LICENSE.txt', 'dist/*.woff*', 'dist/*.ttf',
+                                      'dist/*.eot', 'dist/*.svg', 'LICENSE']),
+    'mathjax': ('mathjax', '2.7.9',
+                'sha512-NOGEDTIM9+MrsqnjPEjVGNx4q0GQxqm61yQwSK+/5S59i26wId5IC5gNu9/bu8+CCVl5p9G2IHcAl/wJa+5+BQ==',
+                ['MathJax.js', 'LICENSE', 'config/TeX-AMS_CHTML.js', 'extensions/**', 'jax/input/TeX/**',
+                 'jax/element/**', 'jax/output/CommonHTML/**', 'fonts/HTML-CSS/TeX/woff/**',
+                 'fonts/HTML-CSS/TeX/otf/**', 'localization/en/**']),
+}
+
+WIDGET_STATE = 'application/vnd.jupyter.widget-state+json'
+WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
+ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
+DIRECTIVE = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
+
+
+def settings():
+    cfg = ConfigParser(delimiters=['=']); cfg.read(ROOT/'settings.ini')
+    return cfg['DEFAULT']
+
+
+def page_notebooks(folder):
+    "Notebooks in `folder` that become pages, in course order: the home page, lessons and recipes, API reference."
+    nbs = [p for p in sorted(folder.glob('*.ipynb')) if not p.name.startswith(('_', '.'))]
+    order = lambda p: (p.stem != 'index', p.stem[:1] == '0', p.stem)
+    return sorted(nbs, key=order)
+
+
+# --- README from the home page --------------------------------------------------------------------------------------
+def readme_text():
+    "README.md: the markdown cells of nbs/index.ipynb, with links to notebooks pointing into nbs/."
+    nb = json.loads((NBS/'index.ipynb').read_text())
+    cells = [''.join(c['source']).strip() for c in nb['cells'] if c['cell_type'] == 'markdown']
+    text = '\n\n'.join(c for c in cells if c)
+    text = re.sub(r'\]\((?!\w+://)([\w./-]+\.ipynb)\)', r'](nbs/\1)', text)
+    return ('<!-- Generated from nbs/index.ipynb by tools/build_site.py (make readme): edit the notebook, '
+            'not this file. -->\n\n' + text + '\n')
+
+
+def write_readme():
+    (ROOT/'README.md').write_text(readme_text())
+    print('wrote README.md from nbs/index.ipynb')
+
+
+def check_readme():
+    if (ROOT/'README.md').read_text() != readme_text():
+        sys.exit('README.md is not what nbs/index.ipynb says: run `make readme` (tools/build_site.py --readme) '
+                 'and commit README.md.')
+    print('README.md matches nbs/index.ipynb')
+
+
+# --- vendored JavaScript --------------------------------------------------------------------------------------------
+def vendor(dest, cache):
+    "Unpack the pinned npm packages' needed files into `dest`/<name>/ (tarballs kept in `cache`)."
+    cache.mkdir(parents=True, exist_ok=True)
+    for name, (pkg, version, integrity, patterns) in VENDOR.items():
+        tgz = cache/f"{pkg.lstrip('@').replace('/', '-')}-{version}.tgz"
+        if not tgz.exists():
+            r = subprocess.run(['npm', 'pack', f'{pkg}@{version}', '--pack-destination', str(cache), '--silent'],
+                               capture_output=True, text=True)
+            if r.returncode or not tgz.exists():
+                sys.exit(f"npm pack {pkg}@{version} failed (npm needs its cache or the registry):\n{r.stderr}")
+        digest = 'sha512-' + base64.b64encode(hashlib.sha512(tgz.read_bytes()).digest()).decode()
+        if digest != integrity:
+            tgz.unlink()
+            sys.exit(f"{pkg}@{version}: the tarball's {digest} is not the pinned {integrity}")
+        out = dest/name
+        if out.exists(): shutil.rmtree(out)
+        with tarfile.open(tgz) as tar:
+            members = [m for m in tar.getmembers() if m.isfile() and any(
+                Path(m.name).relative_to('package').match(p) or _under(m.name, p) for p in patterns)]
+            for m in members:
+                target = out/Path(m.name).relative_to('package')
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(m).read())
+        if not (out/Path(patterns[0]).name).exists() and not (out/patterns[0]).exists():
+            sys.exit(f"vendoring {pkg}@{version}: {patterns[0]} missing from the package")
+
+
+def _under(member, pattern):
+    "True if tar `member` (package/...) lies under `pattern` when it ends in /**."
+    return pattern.endswith('/**') and Path(member).relative_to('package').as_posix().startswith(pattern[:-2])
+
+
+# --- nbdev's processing ---------------------------------------------------------------------------------------------
+def nbdev_process(sources, dest, workers):
+    "Run nbdev's docs processors (what `nbdev.serve.proc_nbs` runs on each notebook) on `sources` into `dest`."
+    from fastcore.parallel import parallel
+    from nbdev.processors import FilterDefaults
+    import nbdev.serve_drv
+    dest.mkdir(parents=True, exist_ok=True)
+    jobs = [(src, dest/src.name, FilterDefaults) for src in sources]
+    parallel(nbdev.serve_drv.main, jobs, n_workers=min(workers, len(jobs)), pause=0.01, method='spawn')
+    missing = [d for _, d, _ in jobs if not d.exists()]
+    if missing: sys.exit(f"nbdev's processing wrote no {', '.join(p.name for p in missing)}")
+
+
+# --- from nbdev's (Quarto-flavoured) notebooks to what myst-nb renders ------------------------------------------------
+def directives(source):
+    "The `#| name: value` lines that open a cell, as {name: value}, and the source without them."
+    lines, found = source.splitlines(), {}
+    while lines and (m := DIRECTIVE.match(lines[0])):
+        found[m[1].lower()] = m[2].strip().strip('"\'').lower(); lines.pop(0)
+    return found, '\n'.join(lines)
+
+
+def collapse_carriage_returns(text):
+    "What a terminal would show: on each line, only what follows the last carriage return (one line per progress bar)."
+    return '\n'.join(line.rstrip('\r').rsplit('\r', 1)[-1] for line in text.split('\n'))
+
+
+def clean_outputs(outputs, widget_models):
+    "Streams merged, carriage returns and ANSI codes resolved; views of widgets that no longer exist dropped."
+    result = []
+    for o in outputs:
+        data = o.get('data', {})
+        if WIDGET_VIEW in data and data[WIDGET_VIEW].get('model_id') not in widget_models:
+            continue  # a closed widget (a finished `leave=False` progress bar): the live notebook shows nothing either
+        if o['output_type'] == 'stream':
+            text = ''.join(o['text']) if isinstance(o['text'], list) else o['text']
+            if result and result[-1]['output_type'] == 'stream' and result[-1]['name'] == o['name']:
+                result[-1]['text'] += text; continue
+            o = {**o, 'text': text}
+        if o['output_type'] == 'error':
+            o = {**o, 'traceback': [ANSI.sub('', t) for t in o['traceback']]}
+        result.append(o)
+    for o in result:
+        if o['output_type'] == 'stream':
+            o['text'] = collapse_carriage_returns(ANSI.sub('', o['text']))
+    return [o for o in result if o['output_type'] != 'stream' or o['text'].strip()]
+
+
+def markdown_cell(source, **metadata):
+    return {'cell_type': 'markdown', 'metadata': metadata, 'source': source}
+
+
+def to_myst(nb, stem, cfg):
+    "Map a notebook processed by nbdev onto myst-nb: frontmatter to a title, Quarto cell options to cell tags."
+    nb = copy.deepcopy(nb)
+    widget_models = set(nb.get('metadata', {}).get('widgets', {}).get(WIDGET_STATE, {}).get('state', {}))
+    cells, errors, title = [], [], None
+    colab = (f"https://colab.research.google.com/github/{cfg['user']}/{cfg['repo']}/blob/{cfg['branch']}/"
+             f"{cfg['nbs_path']}/{stem}.ipynb")
+    links = (f'<p class="tc-links"><a class="tc-colab" href="{colab}">Open in Colab</a> · '
+             f'<a class="tc-download" href="notebooks/{stem}.ipynb" download>Download the notebook</a></p>')
+    for cell in nb['cells']:
+        src = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+        if cell['cell_type'] == 'raw' and src.startswith('---') and title is None:
+            import yaml
+            fm = yaml.safe_load(src.strip().strip('-')) or {}
+            title = fm.get('title', stem)
+            cells.append(markdown_cell(f"# {title}"))
+            if fm.get('description'):
+                cells.append(markdown_cell(f"```{{container}} tc-summary\n{fm['description']}\n```"))
+            cells.append(markdown_cell(links))
+            continue
+        if cell['cell_type'] == 'markdown':
+            if src.strip().startswith('<!-- WARNING: THIS FILE WAS AUTOGENERATED'): continue
+            cells.append(markdown_cell(src)); continue
+        if cell['cell_type'] != 'code': continue
+        opts, code = directives(src)
+        outputs = clean_outputs(cell.get('outputs', []), widget_models)
+        errors += [f"{stem}: {o['ename']}: {o['evalue']}" for o in outputs if o['output_type'] == 'error']
+        if opts.get('include') == 'false': continue
+        if opts.get('output') == 'asis':  # show_doc: its markdown becomes part of the page (headings, search)
+            md = [''.join(o['data']['text/markdown']) for o in outputs if 'text/markdown' in o.get('data', {})]
+            text = '\n\n'.join(re.sub(r'^---\s*\n', '', m.lstrip()) for m in md)
+            if text.strip(): cells.append(markdown_cell(text, tags=['tc-doc']))
+            if opts.get('echo') != 'false': cells.append(markdown_cell(f"```python\n{code}\n```"))
+            continue
+        tags = []
+        if opts.get('echo') == 'false': tags.append('remove-input')
+        if opts.get('output') == 'false': tags.append('remove-output')
+        if opts.get('eval') == 'false': tags.append('tc-not-run')
+        if not code.strip() and not outputs: continue
+        cells.append({'cell_type': 'code', 'execution_count': None, 'metadata': {'tags': tags},
+                      'outputs': outputs, 'source': code})
+    if title is None:  # no frontmatter: the notebook's first heading is its title; the links go right under it
+        first_md = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown'), -1)
+        cells.insert(first_md + 1, markdown_cell(links))
+    for i, c in enumerate(cells): c['id'] = f'tc{i}'
+    nb['cells'] = cells
+    nb['metadata'].pop('jupytext', None)
+    return nb, errors
+
+
+def toctree(caption, docs):
+    return f"```{{toctree}}\n:hidden:\n:caption: {caption}\n\n" + '\n'.join(docs) + '\n```'
+
+
+def sphinx_sources(processed, src_dir, cfg):
+    "Write the Sphinx project: converted notebooks, the sidebar (toctrees on the home page), conf.py and assets."
+    errors, stems = [], [p.stem for p in page_notebooks(processed)]
+    if 'index' not in stems: sys.exit("no index notebook (nbs/index.ipynb is the home page)")
+    for stem in stems:
+        nb, errs = to_myst(json.loads((processed/f'{stem}.ipynb').read_text()), stem, cfg)
+        errors += errs
+        if stem == 'index':
+            lessons = [s for s in stems if s != 'index' and not s.startswith('0')]
+            api = [s for s in stems if s.startswith('0')]
+            nb['cells'] += [markdown_cell(toctree('Lessons & recipes', lessons)) | {'id': 'toc1'},
+                            markdown_cell(toctree('API reference', api)) | {'id': 'toc2'}]
+        (src_dir/f'{stem}.ipynb').write_text(json.dumps(nb, indent=1))
+    for f in SITE_CONF.rglob('*'):
+        if f.is_file() and '__pycache__' not in f.parts:
+            (src_dir/f.relative_to(SITE_CONF)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, src_dir/f.relative_to(SITE_CONF))
+    (src_dir/'site.json').write_text(json.dumps({k: cfg[k] for k in (
+        'title', 'author', 'copyright', 'version', 'git_url', 'branch', 'nbs_path')}))
+    return stems, errors
+
+
+def build(executed, out, work, workers=2, allow_errors=False):
+    "The whole build; returns a dict of figures."
+    cfg = settings()
+    t0 = time.time()
+    sources = page_notebooks(executed)
+    expected = {p.name for p in page_notebooks(NBS)}
+    missing = sorted(expected - {p.name for p in sources})
+    if missing: sys.exit(f"{executed} lacks executed copies of {', '.join(missing)}: run tools/run_course.py first")
+    if work.exists(): shutil.rmtree(work)
+    processed, src_dir = work/'processed', work/'src'
+    src_dir.mkdir(parents=True)
+    print(f"nbdev processing {len(sources)} notebooks ...", flush=True)
+    nbdev_process(sources, processed, workers)
+    t1 = time.time()
+    stems, errors = sphinx_sources(processed, src_dir, cfg)
+    if errors:
+        msg = 'executed notebooks hold errors:\n  ' + '\n  '.join(errors)
+        if not allow_errors: sys.exit(msg + '\n(the site shows what the code produces: fix them, or --allow-errors)')
+        print('WARNING: ' + msg, file=sys.stderr)
+    vendor(src_dir/'_static'/'npm', BUILD/'npm')
+    t2 = time.time()
+    if out.exists(): shutil.rmtree(out)
+    r = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-j', str(workers), '-d',
+                        str(work/'doctrees'), str(src_dir), str(out)], cwd=ROOT)
+    if r.returncode: sys.exit(f"sphinx-build failed ({r.returncode})")
+    (out/'notebooks').mkdir(exist_ok=True)
+    for stem in stems: shutil.copy2(NBS/f'{stem}.ipynb', out/'notebooks'/f'{stem}.ipynb')
+    (out/'.nojekyll').touch()  # GitHub Pages: serve _static/ as it is
+    t3 = time.time()
+    figures = dict(pages=len(stems), nbdev_seconds=round(t1 - t0, 1), sphinx_seconds=round(t3 - t2, 1),
+                   total_seconds=round(t3 - t0, 1))
+    print(f"site: {len(stems)} pages in {out} (nbdev {figures['nbdev_seconds']} s, "
+          f"Sphinx {figures['sphinx_seconds']} s, {figures['total_seconds']} s in all)")
+    return figures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--quick', action='store_true', help='execute every notebook quickly first (run_course --quick)')
+    ap.add_argument('--build-dir', type=Path, default=BUILD, metavar='DIR',
+                    help='folder with executed/ (read), site/ and site-work/ (written); default _build/')
+    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--allow-errors', action='store_true', help='build even when a notebook failed')
+    ap.add_argument('--readme', action='store_true', help='only write README.md from nbs/index.ipynb')
+    ap.add_argument('--check-readme', action='store_true', help='only check README.md against nbs/index.ipynb')
+    args = ap.parse_args()
+    if args.check_readme: return check_readme()
+    build_dir = args.build_dir.resolve()
+    if args.readme or build_dir == BUILD: write_readme()  # a scratch build (the tests') leaves the tree alone
+    if args.readme: return
+    executed = build_dir/'executed'
+    have = {p.name for p in page_notebooks(executed)} if executed.exists() else set()
+    if args.quick or not {p.name for p in page_notebooks(NBS)} <= have:
+        if not args.quick: print(f"{executed} lacks executed notebooks: executing them quickly first", flush=True)
+        r = subprocess.run([sys.executable, str(ROOT/'tools'/'run_course.py'), '--quick', '--build-dir', str(build_dir)])
+        if r.returncode and not args.allow_errors: sys.exit(r.returncode)
+    figures = build(executed, build_dir/'site', build_dir/'site-work', args.workers, args.allow_errors)
+    (build_dir/'site-build.json').write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == '__main__':
+    main()

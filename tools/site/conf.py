@@ -1,0 +1,50 @@
+"""Sphinx configuration of the course website. tools/build_site.py copies this folder next to the processed
+notebooks and runs Sphinx there; `site.json` (written by the build) carries the project's settings.ini values."""
+import json
+from pathlib import Path
+
+site = json.loads((Path(__file__).parent/'site.json').read_text())
+
+project = site['title']
+author = site['author']
+copyright = site['copyright']
+version = release = site['version']
+root_doc = 'index'
+
+extensions = ['myst_nb']
+exclude_patterns = ['_build', '**.ipynb_checkpoints']
+suppress_warnings = ['myst.header']  # show_doc headings (###) may follow an H1 directly
+
+# The notebooks were executed by tools/run_course.py and processed by nbdev: render their saved outputs.
+nb_execution_mode = 'off'
+nb_merge_streams = True
+nb_output_stderr = 'show'
+myst_enable_extensions = ['dollarmath', 'amsmath', 'colon_fence']
+
+# Nothing from a CDN: the widget renderer and MathJax 2 are vendored from npm into _static/npm/ at build time.
+nb_ipywidgets_js = {'npm/html-manager/dist/embed.js': {}}
+mathjax_path = 'npm/mathjax/MathJax.js?config=TeX-AMS_CHTML'
+
+html_theme = 'sphinx_book_theme'
+html_title = site['title']
+html_static_path = ['_static']
+html_css_files = ['tc.css']
+html_favicon = '_static/favicon.svg'   # else browsers ask for /favicon.ico, a 404
+html_context = {'default_mode': 'light'}
+html_last_updated_fmt = None
+html_copy_source = False       # the download link offers the notebooks themselves
+html_show_sourcelink = False
+html_theme_options = {
+    'repository_url': site['git_url'],
+    'repository_branch': site['branch'],
+    'path_to_docs': site['nbs_path'],
+    'use_repository_button': True,
+    'use_download_button': False,   # each page carries its own "Download the notebook" link
+    'show_toc_level': 2,
+    'navigation_with_keys': False,
+}
+
+
+def setup(app):
+    # MathJax on every page, not only on pages with equations: the widget renderer typesets through it too.
+    app.set_html_assets_policy('always')
