@@ -24,6 +24,9 @@ myst_enable_extensions = ['dollarmath', 'amsmath', 'colon_fence']
 # Nothing from a CDN: the widget renderer and MathJax 2 are vendored from npm into _static/npm/ at build time.
 nb_ipywidgets_js = {'npm/html-manager/dist/embed.js': {}}
 mathjax_path = 'npm/mathjax/MathJax.js?config=TeX-AMS_CHTML'
+# myst-nb marks notebook pages tex2jax_ignore (no stray `$` in outputs typeset) and tells MathJax 3+ which classes
+# to process all the same; MathJax 2 is told here: the math nodes Sphinx writes carry the class `math`.
+mathjax2_config = {'tex2jax': {'processClass': 'tex2jax_process|mathjax_process|math|output_area'}}
 
 html_theme = 'sphinx_book_theme'
 html_title = site['title']

@@ -1,0 +1,266 @@
+"""The website, built from a quick execution of every notebook and clicked through in Debian's Chromium.
+
+The build (tools/build_site.py --quick into a scratch folder) starts when pytest has collected this module (see
+conftest.py), so it runs beside the notebook tests; the tests here wait for it. The browser is Debian's
+`chromium` driven by Playwright; nothing is downloaded (`playwright install` is never needed).
+"""
+import functools, http.server, io, json, re, shutil, socket, sys, threading, time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit, unquote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tools'))
+import build_site  # noqa: E402
+
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+LESSONS = [p.stem for p in build_site.page_notebooks(ROOT/'nbs') if p.stem != 'index' and not p.stem.startswith('0')]
+API = [p.stem for p in build_site.page_notebooks(ROOT/'nbs') if p.stem.startswith('0')]
+
+
+# --- the parts of the build that need no browser --------------------------------------------------------------------
+def test_progress_bar_is_one_line():
+    "A text progress bar (tqdm writing to a stream) ends up as one line; a closed widget bar leaves nothing."
+    from tqdm import tqdm
+    buf = io.StringIO()
+    for _ in tqdm(range(300), file=buf, mininterval=0, desc='fit'): pass
+    raw = buf.getvalue()
+    assert raw.count('\r') > 100  # what the notebook saved: hundreds of redraws
+    outputs = [{'output_type': 'stream', 'name': 'stderr', 'text': raw[:len(raw)//2]},
+               {'output_type': 'stream', 'name': 'stderr', 'text': raw[len(raw)//2:]},
+               {'output_type': 'display_data', 'metadata': {},
+                'data': {build_site.WIDGET_VIEW: {'model_id': 'closed-bar'}, 'text/plain': 'HBox()'}},
+               {'output_type': 'display_data', 'metadata': {},
+                'data': {build_site.WIDGET_VIEW: {'model_id': 'live'}, 'text/plain': 'IntSlider()'}}]
+    cleaned = build_site.clean_outputs(outputs, widget_models={'live'})
+    assert len(cleaned) == 2, cleaned
+    lines = [l for l in cleaned[0]['text'].splitlines() if l.strip()]
+    assert len(lines) == 1 and '300/300' in lines[0], lines
+    assert cleaned[1]['data'][build_site.WIDGET_VIEW]['model_id'] == 'live'
+
+
+def test_cell_options_map_to_myst():
+    "`#| echo: false` hides code only, `#| output: false` hides output only, `#| include: false` hides both."
+    out = [{'output_type': 'stream', 'name': 'stdout', 'text': 'shown\n'}]
+    code = lambda src: {'cell_type': 'code', 'metadata': {}, 'source': src, 'outputs': out}
+    nb = {'metadata': {}, 'cells': [code('#| echo: false\nx = 1'), code('#| output: false\ny = 2'),
+                                    code('#| include: false\nz = 3'), code('#| eval: false\nw = 4')]}
+    cfg = {'user': 'u', 'repo': 'r', 'branch': 'main', 'nbs_path': 'nbs'}
+    new, errors = build_site.to_myst(nb, 'x', cfg)
+    cells = [c for c in new['cells'] if c['cell_type'] == 'code']
+    assert [c['source'] for c in cells] == ['x = 1', 'y = 2', 'w = 4']  # directive lines never shown
+    assert [c['metadata']['tags'] for c in cells] == [['remove-input'], ['remove-output'], ['tc-not-run']]
+    assert errors == []
+
+
+# --- the built site ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope='session')
+def site(request):
+    "The built site's folder and the build's figures (waits for the build started in conftest.py)."
+    build = request.config.stash.get(SITE_BUILD, None)
+    if build is None: pytest.fail('the site build was not started (conftest.py starts it)')
+    proc, build_dir, log = build
+    proc.wait()
+    if proc.returncode: pytest.fail(f'tools/build_site.py failed:\n{log.read_text()[-5000:]}', pytrace=False)
+    figures = json.loads((build_dir/'site-build.json').read_text())
+    return build_dir/'site', figures
+
+
+from conftest import SITE_BUILD  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def server(site):
+    "The site served over HTTP on 127.0.0.1, on a free port."
+    handler = functools.partial(QuietHandler, directory=str(site[0]))
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f'http://127.0.0.1:{httpd.server_address[1]}/'
+    httpd.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+
+@pytest.fixture(scope='session')
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed (tools/setup.sh installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox'])
+        yield b
+        b.close()
+
+
+class Visit:
+    "A page opened in a fresh tab that records console errors, page errors, failed requests and foreign requests."
+    def __init__(self, browser, url):
+        self.ctx = browser.new_context(viewport={'width': 1280, 'height': 900})
+        self.page = self.ctx.new_page()
+        self.errors, self.foreign, self.failed = [], [], []
+        self.page.on('console', lambda m: m.type == 'error' and self.errors.append(f'console: {m.text}'))
+        self.page.on('pageerror', lambda e: self.errors.append(f'page error: {e}'))
+        self.page.on('requestfailed', lambda r: self.failed.append(f'{r.url} ({r.failure})'))
+        self.page.on('response', lambda r: r.status >= 400 and self.failed.append(f'{r.url} ({r.status})'))
+        self.ctx.route('**/*', self._route)
+        self.page.goto(url, wait_until='networkidle')
+
+    def _route(self, route):
+        if urlsplit(route.request.url).hostname == '127.0.0.1': route.continue_()
+        else: self.foreign.append(route.request.url); route.abort()
+
+    def close(self): self.ctx.close()
+
+
+class Links(HTMLParser):
+    "hrefs and ids of an HTML page."
+    def __init__(self, text):
+        super().__init__(); self.hrefs, self.ids = [], set(); self.feed(text)
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get('id'): self.ids.add(a['id'])
+        if tag == 'a' and a.get('href'): self.hrefs.append(a['href'])
+
+
+def pages(site_dir):
+    return sorted(p.relative_to(site_dir).as_posix() for p in site_dir.rglob('*.html') if '_static' not in p.parts)
+
+
+def test_every_notebook_is_a_page(site):
+    site_dir, figures = site
+    want = {f'{p.stem}.html' for p in build_site.page_notebooks(ROOT/'nbs')}
+    assert want <= set(pages(site_dir)), want - set(pages(site_dir))
+    assert figures['pages'] == len(want)
+    print(f"\nsite: {figures['pages']} notebook pages, build {figures['total_seconds']} s "
+          f"(nbdev {figures['nbdev_seconds']} s, Sphinx {figures['sphinx_seconds']} s)")
+
+
+def test_no_cdn_in_html(site):
+    "No script, stylesheet, image or font is referenced from another host."
+    bad = []
+    for rel in pages(site[0]):
+        text = (site[0]/rel).read_text()
+        bad += [f'{rel}: {m}' for m in re.findall(r'<(?:script|link|img|iframe)\b[^>]*?(?:src|href)="((?:https?:)?//[^"]+)"', text)
+                if not m.startswith('https://github.com/')]  # the theme's repository link is a <a>, not a load
+    assert not bad, bad
+
+
+def test_cell_options_honoured(site):
+    "Hidden cells stay hidden, show_doc code is not shown but its docs are, `#| eval: false` code is shown."
+    text = lambda stem: (site[0]/f'{stem}.html').read_text()
+    for stem in LESSONS + API:
+        t = text(stem)
+        assert 'nbdev_export' not in t, f'{stem}: a #| hide cell is shown'
+        assert '#| ' not in t and '#|' not in re.sub(r'<[^>]+>', '', t), f'{stem}: a cell directive is shown'
+        assert 'show_doc(' not in t, f'{stem}: show_doc code is shown'
+    assert 'id="get-device"' in text('00_env') and 'prefer' in text('00_env')  # show_doc rendered
+    assert 'id="fine-tune"' in text('04_learner')
+    assert 'resnet50' in text('01_models') and 'tag_tc-not-run' in text('01_models')  # eval: false, shown
+
+
+def test_pages_load_cleanly_and_offline(site, server, browser):
+    "Every page loads with no console error and no failed request, and no request leaves 127.0.0.1."
+    problems, n = [], 0
+    for rel in pages(site[0]):
+        v = Visit(browser, server + rel)
+        problems += [f'{rel}: {e}' for e in v.errors + [f'foreign request {u}' for u in v.foreign] +
+                     [f'failed request {u}' for u in v.failed]]
+        v.close(); n += 1
+    print(f'\nloaded {n} pages in Chromium')
+    assert not problems, '\n'.join(problems)
+
+
+def test_internal_links_resolve(site):
+    "Every link that stays on the site reaches a file, and its #fragment an element of that page."
+    site_dir, broken, checked = site[0], [], 0
+    parsed = {rel: Links((site_dir/rel).read_text()) for rel in pages(site_dir)}
+    for rel, links in parsed.items():
+        for href in links.hrefs:
+            if re.match(r'^[a-z][a-z0-9+.-]*:', href) or href.startswith('//'): continue  # another site, mailto:
+            url = urlsplit(urljoin(rel, href))
+            target = unquote(url.path) or rel
+            path = site_dir/target
+            if path.is_dir(): path = path/'index.html'
+            checked += 1
+            if not path.exists(): broken.append(f'{rel}: {href}'); continue
+            if url.fragment and path.suffix == '.html':
+                ids = parsed.get(path.relative_to(site_dir).as_posix()) or Links(path.read_text())
+                if url.fragment not in ids.ids: broken.append(f'{rel}: {href} (no #{url.fragment})')
+    print(f'\nchecked {checked} internal links on {len(parsed)} pages')
+    assert checked > 50
+    assert not broken, '\n'.join(broken)
+
+
+def test_sidebar_follows_the_course(site, server, browser):
+    "The sidebar: the lessons and recipes, then the API reference, each in notebook order."
+    v = Visit(browser, server + 'index.html')
+    hrefs = v.page.eval_on_selector_all('.bd-sidebar-primary nav a.reference.internal', 'els => els.map(e => e.getAttribute("href"))')
+    captions = v.page.eval_on_selector_all('.bd-sidebar-primary nav p.caption', 'els => els.map(e => e.innerText.trim())')
+    v.close()
+    stems = [h.split('#')[0].removesuffix('.html').lstrip('./') for h in hrefs]
+    assert captions == ['Lessons & recipes', 'API reference'], captions
+    assert [s for s in stems if s in LESSONS + API] == LESSONS + API, stems
+
+
+def test_search_finds_a_function(site, server, browser):
+    v = Visit(browser, server + 'search.html?q=fine_tune')
+    v.page.wait_for_selector('#search-results ul.search li', timeout=20000)
+    hits = v.page.eval_on_selector_all('#search-results ul.search li a', 'els => els.map(e => e.getAttribute("href"))')
+    errors = v.errors; v.close()
+    assert any(h.startswith('04_learner.html') for h in hits), hits
+    assert not errors, errors
+
+
+def test_pages_show_their_plots(site, server, browser):
+    "Every image a notebook cell output holds is on its page, loaded; each lesson with plots shows them."
+    work = site[0].parent/'site-work'/'src'
+    shown = {}
+    for stem in LESSONS + API:
+        nb = json.loads((work/f'{stem}.ipynb').read_text())
+        want = sum(1 for c in nb['cells'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {}))
+        v = Visit(browser, server + f'{stem}.html')
+        got = v.page.eval_on_selector_all('.cell_output img', 'els => els.filter(e => !e.closest(".jupyter-widgets") && e.complete && e.naturalWidth > 0).length')
+        v.close()
+        shown[stem] = (want, got)
+    assert all(w == g for w, g in shown.values()), shown
+    assert shown['10_vision_cnn'][0] >= 3, shown
+
+
+def test_widget_slider_moves(site, server, browser):
+    "Lesson 10's 'Try it' slider renders from the saved widget state and moves when clicked."
+    v = Visit(browser, server + '10_vision_cnn.html')
+    slider = v.page.wait_for_selector('.widget-slider', timeout=20000)
+    readout = v.page.locator('.widget-slider .widget-readout').first
+    before = readout.inner_text()
+    track = v.page.locator('.widget-slider .noUi-target').first
+    box = track.bounding_box()
+    track.click(position={'x': box['width'] * 0.8, 'y': box['height'] / 2})  # scrolls it into view first
+    v.page.wait_for_function('b => document.querySelector(".widget-slider .widget-readout").innerText != b', arg=before,
+                             timeout=5000, polling=100)
+    after = readout.inner_text()
+    errors = v.errors; v.close()
+    assert slider is not None and before != after, (before, after)
+    assert int(after) > int(before)
+    assert not errors, errors
+
+
+def test_math_renders(site, server, browser):
+    "The Grad-CAM formula on the interpretation page is typeset by the vendored MathJax."
+    v = Visit(browser, server + '05_interpret.html')
+    v.page.wait_for_selector('.MJXc-display, .mjx-chtml', timeout=20000)
+    n = v.page.locator('.mjx-chtml').count()
+    errors = v.errors; v.close()
+    assert n >= 1 and not errors, (n, errors)
+
+
+def test_every_page_links_colab_and_download(site):
+    for rel in pages(site[0]):
+        if rel in ('genindex.html', 'search.html'): continue
+        t = (site[0]/rel).read_text()
+        stem = rel.removesuffix('.html')
+        assert f'colab.research.google.com/github/transfer-cookbook/transfer-cookbook/blob/main/nbs/{stem}.ipynb' in t, rel
+        assert f'href="notebooks/{stem}.ipynb"' in t and (site[0]/'notebooks'/f'{stem}.ipynb').exists(), rel
