@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 SITE_BUILD = pytest.StashKey()
+SITE_SCRATCH = pytest.StashKey()
 
 
 def pytest_collection_finish(session):
@@ -34,6 +35,13 @@ def pytest_collection_finish(session):
                              '--build-dir', str(build_dir)], cwd=root, env=env,
                             stdout=log.open('w'), stderr=subprocess.STDOUT)
     session.config.stash[SITE_BUILD] = (proc, build_dir, log)
+    session.config.stash[SITE_SCRATCH] = build_dir
+
+
+def pytest_sessionfinish(session, exitstatus):
+    scratch = session.config.stash.get(SITE_SCRATCH, None)
+    if scratch is not None and exitstatus == 0:  # kept after a failure: its build.log and pages tell why
+        import shutil; shutil.rmtree(scratch, ignore_errors=True)
 
 
 def pytest_unconfigure(config):
