@@ -7,7 +7,7 @@ and the summary of those results to _build/summary.md. nbs/ itself is never writ
     .venv/bin/python tools/run_course.py --quick        # small budgets, as the tests use
     .venv/bin/python tools/run_course.py --only '1*'    # only the notebooks whose names match
 """
-import argparse, fnmatch, json, os, re, signal, sys, time
+import argparse, fcntl, fnmatch, json, os, re, signal, sys, time
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -123,6 +123,11 @@ def main():
     ap.add_argument('--only', default='*', metavar='PATTERN', help="glob on notebook names, e.g. '1*' or '10_vision_cnn'")
     ap.add_argument('--timeout', type=int, default=1800, help='seconds one cell may run (default 1800)')
     args = ap.parse_args()
+
+    BUILD.mkdir(exist_ok=True)
+    lock = open(BUILD/'.run_course.lock', 'w')  # two runs in one tree would overwrite each other's results
+    try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError: sys.exit(f"Another run_course.py is running in {ROOT}: wait for it to finish.")
 
     nbs = notebooks(args.only)
     if not nbs: sys.exit(f"No notebook in {NBS} matches {args.only!r}.")
