@@ -89,18 +89,32 @@ def run_notebook(path, skip_flags, timeout):
 def fmt(v):
     "A value for the summary: floats to 3 significant digits, long lists shortened."
     if isinstance(v, float): return f'{v:.3g}'
+    if isinstance(v, dict): return '{' + ', '.join(f'{k}: {fmt(x)}' for k, x in v.items()) + '}'
     if isinstance(v, list):
         items = [fmt(x) for x in v[:8]] + ([f'... ({len(v)} items)'] if len(v) > 8 else [])
         return '[' + ', '.join(items) + ']'
     return str(v)
 
 
+def table(records, indent):
+    "A list of dicts (one per run, say) as an aligned table."
+    cols = list(dict.fromkeys(k for r in records for k in r))
+    rows = [cols] + [[fmt(r.get(c, '')) for c in cols] for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    line = lambda cells: indent + '| ' + ' | '.join(c.ljust(w) for c, w in zip(cells, widths)) + ' |'
+    return [line(rows[0]), indent + '|' + '|'.join('-' * (w + 2) for w in widths) + '|', *map(line, rows[1:])]
+
+
 def result_lines(d, depth=0):
     for k, v in d.items():
+        pad = '  ' * depth
         if isinstance(v, dict) and v:
-            yield f"{'  '*depth}- {k}:"
+            yield f"{pad}- {k}:"
             yield from result_lines(v, depth + 1)
-        else: yield f"{'  '*depth}- {k}: {fmt(v)}"
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            yield f"{pad}- {k}:"
+            yield from table(v, pad + '  ')
+        else: yield f"{pad}- {k}: {fmt(v)}"
 
 
 def summary(runs, quick):
