@@ -5,6 +5,10 @@ import os, tempfile
 os.environ.setdefault('IN_TEST', '1')
 os.environ.setdefault('TC_RESULTS_DIR', tempfile.mkdtemp(prefix='tc-test-results-'))
 os.environ.setdefault('MPLBACKEND', 'Agg')
+# The site build (below) executes the notebooks in a second process while the notebook tests run here. One torch thread
+# each keeps the two from oversubscribing a 2-core machine, where OpenMP threads that wait for each other can slow
+# training ten-fold. Set before anything imports torch.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 
 # --- the website build for tests/test_site.py ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ and the summary of those results to _build/summary.md. nbs/ itself is never writ
     .venv/bin/python tools/run_course.py --only '1*'    # only the notebooks whose names match
     .venv/bin/python tools/run_course.py --build-dir /tmp/b   # executed/, results/, summary.md under /tmp/b
 """
-import argparse, fnmatch, json, os, re, signal, sys, time
+import argparse, fcntl, fnmatch, json, os, re, signal, sys, time
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -98,18 +98,32 @@ def run_notebook(path, skip_flags, timeout):
 def fmt(v):
     "A value for the summary: floats to 3 significant digits, long lists shortened."
     if isinstance(v, float): return f'{v:.3g}'
+    if isinstance(v, dict): return '{' + ', '.join(f'{k}: {fmt(x)}' for k, x in v.items()) + '}'
     if isinstance(v, list):
         items = [fmt(x) for x in v[:8]] + ([f'... ({len(v)} items)'] if len(v) > 8 else [])
         return '[' + ', '.join(items) + ']'
     return str(v)
 
 
+def table(records, indent):
+    "A list of dicts (one per run, say) as an aligned table."
+    cols = list(dict.fromkeys(k for r in records for k in r))
+    rows = [cols] + [[fmt(r.get(c, '')) for c in cols] for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    line = lambda cells: indent + '| ' + ' | '.join(c.ljust(w) for c, w in zip(cells, widths)) + ' |'
+    return [line(rows[0]), indent + '|' + '|'.join('-' * (w + 2) for w in widths) + '|', *map(line, rows[1:])]
+
+
 def result_lines(d, depth=0):
     for k, v in d.items():
+        pad = '  ' * depth
         if isinstance(v, dict) and v:
-            yield f"{'  '*depth}- {k}:"
+            yield f"{pad}- {k}:"
             yield from result_lines(v, depth + 1)
-        else: yield f"{'  '*depth}- {k}: {fmt(v)}"
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            yield f"{pad}- {k}:"
+            yield from table(v, pad + '  ')
+        else: yield f"{pad}- {k}: {fmt(v)}"
 
 
 def summary(runs, quick):
@@ -137,6 +151,11 @@ def main():
     args = ap.parse_args()
     BUILD = args.build_dir.resolve()
     EXECUTED, RESULTS = BUILD/'executed', BUILD/'results'
+
+    BUILD.mkdir(exist_ok=True)
+    lock = open(BUILD/'.run_course.lock', 'w')  # two runs in one tree would overwrite each other's results
+    try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError: sys.exit(f"Another run_course.py is running in {ROOT}: wait for it to finish.")
 
     nbs = notebooks(args.only)
     if not nbs: sys.exit(f"No notebook in {NBS} matches {args.only!r}.")

@@ -57,9 +57,10 @@ def set_trainable(module: nn.Module,  # usually `model.body`
         if isinstance(m, _BN): m.train(module.training if trainable else False)
     return module
 
-def _freeze_bn_if_frozen(model: nn.Module):
+def _bn_eval_where_frozen(model: nn.Module, all_bn: bool = False):
+    "BatchNorm layers in eval mode where their weights are frozen, or everywhere with `all_bn`."
     for m in model.modules():
-        if isinstance(m, _BN) and not any(p.requires_grad for p in m.parameters(recurse=False)): m.eval()
+        if isinstance(m, _BN) and (all_bn or not any(p.requires_grad for p in m.parameters(recurse=False))): m.eval()
 
 # %% ../nbs/04_learner.ipynb #4cc36579
 def param_groups(model: nn.Module,  # a model with `body` and `head` children, or any module
@@ -96,6 +97,7 @@ class Learner:
                  channels_last: bool = True,  # image batches in channels-last layout (faster convolutions on CPU)
                  mixed_precision: bool | None = None,  # None: on when training on CUDA
                  progress: bool | None = None,  # show progress bars; None: off in quick (test) mode
+                 bn_stats: str = 'train',  # 'train': trainable BatchNorm updates its statistics; 'frozen': keeps them
                  ):
         self.device = torch.device(device) if device is not None else get_device()
         self.model, self.train_dl, self.valid_dl = model.to(self.device), train_dl, valid_dl
@@ -105,6 +107,8 @@ class Learner:
         if channels_last: self.model.to(memory_format=torch.channels_last)
         self.mixed_precision = self.device.type == 'cuda' if mixed_precision is None else mixed_precision
         self.progress = (not is_quick()) if progress is None else progress
+        if bn_stats not in ('train', 'frozen'): raise ValueError(f"bn_stats must be 'train' or 'frozen', got {bn_stats!r}")
+        self.bn_stats = bn_stats
         self.history = pd.DataFrame()
 
     def freeze(self):
@@ -218,7 +222,7 @@ def fit(self: Learner,
     bar = tqdm(total=total, initial=start * len(self.train_dl), disable=not self.progress, desc='fit', leave=False)
     try:
         for epoch in range(start, epochs):
-            t0 = time.perf_counter(); self.model.train(); _freeze_bn_if_frozen(self.model)
+            t0 = time.perf_counter(); self.model.train(); _bn_eval_where_frozen(self.model, self.bn_stats == 'frozen')
             loss_sum, n = torch.zeros((), device=self.device), 0
             for batch in self.train_dl:
                 x, y = split_batch(batch)
@@ -274,6 +278,7 @@ def fine_tune(learn: Learner,  # a Learner whose model has `body` and `head`
               freeze_epochs: int = 3,  # head-only epochs first, on cached features
               lr_mult: float = 100,  # the shallowest body group trains at lr / lr_mult
               head_lr: float | None = None,  # learning rate of the head warm-up (default 3 * lr)
+              bn_stats: str = 'frozen',  # BatchNorm statistics while the whole network trains (see above)
               **fit_kwargs,  # passed to the whole-network `fit` (patience, checkpoint_dir, ...)
               ) -> pd.DataFrame:
     "Train the head on cached features with the body frozen, then the whole network with discriminative rates."
@@ -285,7 +290,7 @@ def fine_tune(learn: Learner,  # a Learner whose model has `body` and `head`
         head = Learner(learn.model.head, feats(learn.train_dl), learn.valid_dl and feats(learn.valid_dl), learn.loss_fn,
                        learn.metrics, learn.device, n_groups=1, channels_last=False, progress=learn.progress)
         history.append(head.fit(freeze_epochs, head_lr or 3 * lr).assign(phase='head (frozen body)'))
-    learn.unfreeze()
+    learn.unfreeze(); learn.bn_stats = bn_stats
     history.append(learn.fit(epochs, (lr / lr_mult, lr), **fit_kwargs).assign(phase='whole network'))
     learn.history = pd.concat(history, ignore_index=True)
     learn.history['epoch'] = range(1, len(learn.history) + 1)
@@ -303,7 +308,7 @@ def lr_find(self: Learner,
     opt = torch.optim.AdamW(params, lr=start_lr)
     mult = (end_lr / start_lr) ** (1 / max(steps - 1, 1))
     lrs, losses, avg, it = [], [], 0.0, iter([])
-    self.model.train(); _freeze_bn_if_frozen(self.model)
+    self.model.train(); _bn_eval_where_frozen(self.model, self.bn_stats == 'frozen')
     try:
         for i in range(steps):
             try: batch = next(it)
