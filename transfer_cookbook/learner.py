@@ -9,6 +9,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
+import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
@@ -335,6 +336,3 @@ def plot_lr_find(res: dict, ax=None):
     return ax
 
 Learner.lr_find = lr_find
-
-# %% ../nbs/04_learner.ipynb #395f3229
-import matplotlib.pyplot as plt

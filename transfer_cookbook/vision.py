@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from .env import seed_everything
 from .models import load_backbone, make_classifier
+from .data import sample_per_class
 from .datasets import images_to_tensor, FASHION_CLASSES
 from .learner import Learner, fine_tune, cache_features
 
@@ -83,7 +84,6 @@ def data_efficiency(x_pool: np.ndarray, y_pool: np.ndarray,  # uint8 images and 
                     size: int = 64, **kwargs,  # input size; other arguments go to `transfer`
                     ) -> tuple[pd.DataFrame, dict]:
     "Test accuracy and training time of each method at each number of labels per class, and the trained models."
-    from transfer_cookbook.data import sample_per_class
     rows, models = [], {}
     for k in labels_per_class:
         idx = sample_per_class(y_pool, k)
