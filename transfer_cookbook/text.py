@@ -237,6 +237,7 @@ def train_text(method: str,  # one of METHODS
                decay: float = 0.8,  # layer-wise decay of fine-tuning
                head_steps: int = 300,  # steps of head training on cached features (frozen encoder, and before fine-tuning / LoRA)
                max_length: int = 64, seed: int = 0,
+               device=None,  # default `get_device()`: a GPU when there is one
                ):
     "Train `method` on `train` with a fixed step budget; return (model, tokenizer or None, seconds)."
     if method not in METHODS: raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -253,7 +254,7 @@ def train_text(method: str,  # one of METHODS
     hf, tok = load_text_classifier(name, n_labels, pretrained=method != 'from scratch')
     model = mean_pooled_classifier(hf.base_model, n_labels)
     dl = text_loader(train.text, train.label, tok, batch_size, max_length=max_length, steps=steps)  # one "epoch" = `steps` batches
-    learn = Learner(model, dl, device='cpu', splitter=transformer_groups, channels_last=False, progress=False)
+    learn = Learner(model, dl, device=device, splitter=transformer_groups, channels_last=False, progress=False)
     head_epochs = steps_to_epochs(len(train), batch_size, head_steps)
     if method == 'from scratch':  # the same architecture and budget, one rate everywhere
         learn.fit(1, 3 * lr, pct_warmup=0.1)
@@ -263,18 +264,19 @@ def train_text(method: str,  # one of METHODS
     else:  # frozen encoder, and LoRA's start: the head alone, on features computed once
         learn.freeze()
         feats = DataLoader(cache_features(model.body, text_loader(train.text, train.label, tok, batch_size, max_length=max_length),
-                                          'cpu', channels_last=False), batch_size=batch_size, shuffle=True)
-        Learner(model.head, feats, device='cpu', channels_last=False, progress=False).fit(head_epochs, 3e-3)
+                                          learn.device, channels_last=False), batch_size=batch_size, shuffle=True)
+        Learner(model.head, feats, device=learn.device, channels_last=False, progress=False).fit(head_epochs, 3e-3)
         if method == 'lora':
             model.body.encoder = add_lora(model.body.encoder)  # adapters train, the encoder's own weights stay frozen
-            Learner(model, dl, device='cpu', channels_last=False, progress=False).fit(1, 10 * lr, pct_warmup=0.1)
+            Learner(model, dl, device=learn.device, channels_last=False, progress=False).fit(1, 10 * lr, pct_warmup=0.1)
     return model.eval(), tok, time.perf_counter() - start
 
 def predict_proba(model, tok, texts, max_length: int = 64, batch_size: int = 128) -> np.ndarray:
     "Class probabilities `(N, classes)` of a trained model (transformer or scikit-learn pipeline) for `texts`."
     if tok is None: return model.predict_proba(list(texts))
     dl = text_loader(texts, None, tok, batch_size, max_length=max_length)
-    probs, _ = Learner(model, dl, device='cpu', channels_last=False, progress=False).get_preds(dl)
+    device = next(model.parameters()).device  # predict where the model is
+    probs, _ = Learner(model, dl, device=device, channels_last=False, progress=False).get_preds(dl)
     return probs.numpy()
 
 def evaluate_text(model, tok, df: pd.DataFrame) -> dict:
@@ -312,15 +314,16 @@ def token_attributions(model: nn.Module,  # a classifier from `train_text` or an
                        max_length: int = 64) -> pd.DataFrame:
     "Gradient x input attribution of each token of `text` towards class `target` (log-probability)."
     model.eval()
-    enc = tok(text, truncation=True, max_length=max_length, return_tensors='pt')
+    dev = next(model.parameters()).device
+    enc = {k: v.to(dev) for k, v in tok(text, truncation=True, max_length=max_length, return_tensors='pt').items()}
     emb = _encoder(model).get_input_embeddings()(enc['input_ids']).detach().requires_grad_(True)
     extra = {k: v for k, v in enc.items() if k != 'input_ids'}
     logp = run_model(model, dict(inputs_embeds=emb, **extra))[0].log_softmax(-1)
     target = int(logp.argmax()) if target is None else target
     logp[target].backward()
     score = (emb.grad[0] * emb[0]).sum(-1).detach()
-    return pd.DataFrame({'token': tok.convert_ids_to_tokens(enc['input_ids'][0]), 'score': score.numpy(),
-                         'target': target, 'p_target': float(logp[target].exp())})
+    return pd.DataFrame({'token': tok.convert_ids_to_tokens(enc['input_ids'][0].tolist()), 'score': score.float().cpu().numpy(),
+                         'target': target, 'p_target': float(logp[target].detach().exp())})
 
 def attribution_html(attr: pd.DataFrame, classes=None) -> str:
     "The tokens of `token_attributions` as HTML, shaded green (towards the class) or red (against it)."
