@@ -141,7 +141,7 @@ def mel_filterbank(n_mels: int = 64,  # number of mel bands
                    n_fft: int = 400,  # FFT size (25 ms at 16 kHz)
                    sample_rate: int = SAMPLE_RATE,
                    f_min: float = 20.0, f_max: float | None = None,  # band edges in Hz (f_max: Nyquist)
-                   ) -> torch.Tensor:
+                   ):  # returns a torch.Tensor (torch is imported inside: the speech-rendering worker processes start without it)
     "Triangular filters on the HTK mel scale, (n_mels, n_fft // 2 + 1), each peaking at 1."
     import torch  # here rather than at the top: the worker processes that render speech then start without it
     f_max = f_max or sample_rate / 2
@@ -156,7 +156,7 @@ def mel_filterbank(n_mels: int = 64,  # number of mel bands
 def log_mel(audio,  # a waveform (T,) or a batch (B, T) at `sample_rate`: array or tensor
             n_mels: int = 64, n_fft: int = 400, hop: int = 160,  # 25 ms windows every 10 ms at 16 kHz
             sample_rate: int = SAMPLE_RATE,
-            ) -> torch.Tensor:
+            ):  # returns a torch.Tensor (torch is imported inside: the speech-rendering worker processes start without it)
     "Log mel spectrogram, (n_mels, frames) or (B, n_mels, frames)."
     import torch
     x = torch.as_tensor(np.asarray(audio) if not torch.is_tensor(audio) else audio, dtype=torch.float32)
