@@ -21,8 +21,8 @@ from .env import get_device, is_quick
 
 # %% auto #0
 __all__ = ['split_batch', 'to_device', 'run_model', 'accuracy', 'set_trainable', 'param_groups', 'spread_lr', 'Learner',
-           'get_preds', 'validate', 'save_weights', 'load_weights', 'fit', 'cache_features', 'fine_tune', 'lr_find',
-           'plot_lr_find']
+           'get_preds', 'validate', 'save_weights', 'load_weights', 'fit', 'cache_features', 'steps_to_epochs',
+           'fine_tune', 'lr_find', 'plot_lr_find']
 
 # %% ../nbs/04_learner.ipynb #85440a51
 def split_batch(batch) -> tuple:
@@ -279,6 +279,11 @@ def cache_features(body: nn.Module,  # a frozen feature extractor, e.g. `model.b
             feats.append(run_model(body, to_device(x, device, channels_last)).float().cpu()); targets.append(y)
     finally: body.train(was_training)
     return TensorDataset(torch.cat(feats), torch.cat(targets))
+
+# %% ../nbs/04_learner.ipynb #db7e8d38
+def steps_to_epochs(n_items: int, batch_size: int, steps: int) -> int:
+    "Epochs that give about `steps` optimiser steps over `n_items` items: one step budget for training sets of any size."
+    return max(1, round(steps / math.ceil(n_items / batch_size)))
 
 # %% ../nbs/04_learner.ipynb #2b9478f1
 def fine_tune(learn: Learner,  # a Learner whose model has `body` and `head`

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_text_sentiment.ipynb #33c82656
 from __future__ import annotations
-import importlib.util, io, math, re, time, warnings
+import html, importlib.util, io, re, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,14 +16,13 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from .env import is_online, seed_everything
 from .data import sample_per_class
-from .learner import Learner, cache_features, fine_tune, run_model, set_trainable
+from .learner import Learner, cache_features, fine_tune, run_model, set_trainable, steps_to_epochs
 
 # %% auto #0
 __all__ = ['TOPICS', 'METHODS', 'tweets_csv', 'load_tweets', 'tweet_key', 'split_tweets', 'TextModelUnavailableError',
            'text_model_path', 'load_text_classifier', 'text_loader', 'MeanPooledEncoder', 'EncoderClassifier',
-           'mean_pooled_classifier', 'transformer_groups', 'layerwise_lr', 'add_lora', 'count_parameters',
-           'steps_to_epochs', 'train_text', 'predict_proba', 'evaluate_text', 'compare_text', 'token_attributions',
-           'attribution_html']
+           'mean_pooled_classifier', 'transformer_groups', 'layerwise_lr', 'add_lora', 'count_parameters', 'train_text',
+           'predict_proba', 'evaluate_text', 'compare_text', 'token_attributions', 'attribution_html']
 
 # %% ../nbs/20_text_sentiment.ipynb #aeaf36fd
 TOPICS = {  # first match wins: an airline's handle outranks a passing mention of an iPhone
@@ -222,10 +221,6 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     return (sum(p.numel() for p in model.parameters() if p.requires_grad), sum(p.numel() for p in model.parameters()))
 
 # %% ../nbs/20_text_sentiment.ipynb #1a13c70b
-def steps_to_epochs(n_items: int, batch_size: int, steps: int) -> int:
-    "Epochs that give about `steps` optimiser steps over `n_items` items."
-    return max(1, round(steps / math.ceil(n_items / batch_size)))
-
 METHODS = ('tf-idf', 'frozen encoder', 'fine-tuning', 'lora', 'from scratch')
 
 def train_text(method: str,  # one of METHODS
@@ -332,10 +327,7 @@ def attribution_html(attr: pd.DataFrame, classes=None) -> str:
     for t, s in zip(attr.token, attr.score):
         if t in ('[CLS]', '[SEP]', '<s>', '</s>'): continue
         colour = f'rgba(0,150,0,{abs(s) / scale:.2f})' if s > 0 else f'rgba(210,0,0,{abs(s) / scale:.2f})'
-        spans.append(f'<span style="background:{colour};padding:1px 2px;border-radius:3px">{_html_escape(t)}</span>')
+        spans.append(f'<span style="background:{colour};padding:1px 2px;border-radius:3px">{html.escape(t)}</span>')
     target = attr.target.iloc[0]
     name = classes[target] if classes is not None else target
     return f'<div style="line-height:1.9"><b>{name}</b> ({attr.p_target.iloc[0]:.2f}): ' + ' '.join(spans) + '</div>'
-
-def _html_escape(s: str) -> str:
-    return s.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_vision_cnn.ipynb #ca2cebf2
 from __future__ import annotations
-import math, time
+import time
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,10 @@ from .env import seed_everything
 from .models import load_backbone, make_classifier
 from .data import sample_per_class
 from .datasets import images_to_tensor, FASHION_CLASSES
-from .learner import Learner, fine_tune, cache_features
+from .learner import Learner, fine_tune, cache_features, steps_to_epochs
 
 # %% auto #0
-__all__ = ['imagenet_top', 'steps_to_epochs', 'transfer', 'data_efficiency', 'labels_to_reach', 'predict_image']
+__all__ = ['imagenet_top', 'transfer', 'data_efficiency', 'labels_to_reach', 'predict_image']
 
 # %% ../nbs/10_vision_cnn.ipynb #622acc13
 @torch.no_grad()
@@ -33,10 +33,6 @@ def imagenet_top(backbone, image: np.ndarray, k: int = 3) -> list[tuple[str, flo
     return [(backbone.categories[i], round(v.item(), 3)) for v, i in zip(top.values, top.indices)]
 
 # %% ../nbs/10_vision_cnn.ipynb #a122aef0
-def steps_to_epochs(n_items: int, batch_size: int, steps: int) -> int:
-    "Epochs that give about `steps` optimiser steps over `n_items` items."
-    return max(1, round(steps / math.ceil(n_items / batch_size)))
-
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
     dl = DataLoader(TensorDataset(x, torch.as_tensor(y)), batch_size=batch_size)
     probs, targets = Learner(model, dl, dl, progress=False).get_preds(dl)
