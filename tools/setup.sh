@@ -9,9 +9,10 @@ set -Eeuo pipefail
 
 # Debian packages the lessons' offline assets come from (lessons that need more add them here), the browser the
 # website test drives (tests/test_site.py: Playwright with Debian's chromium, never `playwright install`).
-# Speech (nbs/3x): the text-to-speech engines and voices the synthetic speech comes from, and a word list for sentences.
+# Speech (nbs/3x): the text-to-speech engines and voices the synthetic speech comes from, a word list for sentences,
+# and CMU's test recordings (the only real human speech on these machines, for lesson 31's sanity check).
 APT_PACKAGES=(dataset-fashion-mnist chromium
-              espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts wamerican)
+              espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts wamerican pocketsphinx-testdata)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
