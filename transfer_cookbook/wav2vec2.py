@@ -13,15 +13,20 @@ import numpy as np
 import pandas as pd
 import torch
 import transformers
-from transformers import Wav2Vec2Config, Wav2Vec2ForPreTraining, Wav2Vec2Model
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from transformers import Wav2Vec2Config, Wav2Vec2ForPreTraining, Wav2Vec2ForSequenceClassification, Wav2Vec2Model
 from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices, _sample_negative_indices
 
 from .env import get_device, is_online, is_quick, seed_everything
+from .learner import Learner, steps_to_epochs
 from .speech_data import SAMPLE_RATE, SpeechCorpus, log_mel
 
 # %% auto #0
 __all__ = ['small_wav2vec2_config', 'n_params', 'wav2vec2_batch', 'feature_frames', 'pretrain_wav2vec2', 'save_wav2vec2',
-           'load_wav2vec2', 'shipped_wav2vec2', 'wav2vec2_features', 'log_mel_features', 'linear_probe']
+           'load_wav2vec2', 'shipped_wav2vec2', 'collapse_report', 'wav2vec2_features', 'log_mel_features',
+           'linear_probe', 'wav2vec2_classifier', 'normalise_clips', 'conv_features', 'AfterFeatureEncoder',
+           'head_and_body', 'fine_tune_wav2vec2']
 
 # %% ../nbs/32_wav2vec2_pretrain.ipynb #a4af0d66
 def small_wav2vec2_config(hidden_size: int = 256,  # width of the transformer (wav2vec2-base: 768)
@@ -225,6 +230,28 @@ def shipped_wav2vec2() -> Path:
     "The folder of the wav2vec2 this course pretrained on synthetic speech and ships inside the package."
     return Path(str(files('transfer_cookbook')))/'assets'/'wav2vec2-tts-small'
 
+# %% ../nbs/32_wav2vec2_pretrain.ipynb #04b10f70
+@torch.no_grad()
+def collapse_report(model: Wav2Vec2ForPreTraining,  # with pretraining heads (`load_wav2vec2(..., pretraining_heads=True)`)
+                    batch: dict,  # a `wav2vec2_batch`
+                    ) -> dict:
+    "Symptoms of the collapse that holds the contrastive loss at chance: alike predictions, predictions unlike targets, uniform attention."
+    was = model.config._attn_implementation
+    model.set_attn_implementation('eager')  # the attention weights themselves are needed
+    try:
+        model.eval()
+        out = model(**batch, output_attentions=True)
+    finally: model.set_attn_implementation(was)
+    mask = batch['mask_time_indices'].bool()
+    pred = torch.nn.functional.normalize(out.projected_states[mask].float(), dim=-1)
+    target = torch.nn.functional.normalize(out.projected_quantized_states[mask].float(), dim=-1)
+    n = len(pred)
+    entropy = [float(-(a.clamp_min(1e-12).log() * a).sum(-1).mean()) for a in out.attentions]
+    return dict(prediction_cosine=float(((pred @ pred.T).sum() - n) / (n * n - n)),
+                prediction_target_cosine=float((pred * target).sum(-1).mean()),
+                attention_entropy=[round(e, 3) for e in entropy], uniform_entropy=round(math.log(mask.shape[1]), 3),
+                contrastive=float(out.contrastive_loss / mask.sum()))
+
 # %% ../nbs/32_wav2vec2_pretrain.ipynb #58c15c2a
 @torch.no_grad()
 def wav2vec2_features(encoder: Wav2Vec2Model,  # a frozen encoder (`load_wav2vec2`)
@@ -268,3 +295,66 @@ def linear_probe(train_x: np.ndarray, train_y: np.ndarray,  # features (N, ...) 
             accs.append(clf.fit(train_x[idx], train_y[idx]).score(test_x, test_y))
         rows.append(dict(k=k, accuracy=float(np.mean(accs)), spread=float(np.std(accs))))
     return pd.DataFrame(rows)
+
+# %% ../nbs/32_wav2vec2_pretrain.ipynb #565ae485
+def wav2vec2_classifier(source,  # a folder from `save_wav2vec2`, or a Hugging Face Hub id such as 'facebook/wav2vec2-base'
+                        num_labels: int,
+                        pretrained: bool = True,  # False: the same configuration with random weights (the control)
+                        mask_time_prob: float = 0.05,  # frames masked while fine-tuning (wav2vec2-base's fine-tuning value)
+                        ) -> Wav2Vec2ForSequenceClassification:
+    "A `Wav2Vec2ForSequenceClassification` with its convolutional feature encoder frozen, loaded from safetensors."
+    local = Path(source).expanduser()
+    if not local.is_dir() and not is_online():
+        raise FileNotFoundError(f"{source!r} is not a local folder, and there is no network to fetch it from the Hugging Face Hub. "
+                                f"Offline, use the shipped checkpoint: wav2vec2_classifier(shipped_wav2vec2(), ...).")
+    src, settings = str(local if local.is_dir() else source), dict(num_labels=num_labels, mask_time_prob=mask_time_prob)
+    with _quiet_transformers():
+        if pretrained:
+            model = Wav2Vec2ForSequenceClassification.from_pretrained(src, dtype=torch.float32, use_safetensors=True,
+                                                                      local_files_only=local.is_dir(), **settings)
+        else: model = Wav2Vec2ForSequenceClassification(Wav2Vec2Config.from_pretrained(src, **settings))
+    model.freeze_feature_encoder()
+    return model
+
+# %% ../nbs/32_wav2vec2_pretrain.ipynb #191e4fdd
+def normalise_clips(x: torch.Tensor) -> torch.Tensor:
+    "Each clip at zero mean and unit variance, as wav2vec2's feature extractor (`do_normalize=True`) prepares it."
+    return (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, keepdim=True) + 1e-7)
+
+@torch.no_grad()
+def conv_features(model: Wav2Vec2ForSequenceClassification, audio: np.ndarray, batch_size: int = 64) -> torch.Tensor:
+    "The frozen feature encoder's outputs (N, channels, frames) for clips (N, samples), computed once."
+    enc = model.wav2vec2.feature_extractor.eval()
+    return torch.cat([enc(normalise_clips(torch.as_tensor(audio[i:i + batch_size], dtype=torch.float32)))
+                      for i in range(0, len(audio), batch_size)])
+
+class AfterFeatureEncoder(nn.Module):
+    "The trainable part of a `Wav2Vec2ForSequenceClassification` with a frozen feature encoder: conv features -> logits."
+    def __init__(self, model: Wav2Vec2ForSequenceClassification):
+        super().__init__(); self.model = model
+    def forward(self, feats):  # (B, channels, frames)
+        w = self.model.wav2vec2
+        hidden, _ = w.feature_projection(feats.transpose(1, 2))
+        hidden = w._mask_hidden_states(hidden)  # SpecAugment-style masking, in training only (as in the HF forward)
+        hidden = w.encoder(hidden)[0]
+        return self.model.classifier(self.model.projector(hidden).mean(1))
+
+def head_and_body(part: AfterFeatureEncoder) -> list:
+    "Parameter groups for `Learner(splitter=...)`: the trainable encoder, then the new head (projector and classifier)."
+    head = [p for n, p in part.model.named_parameters() if n.startswith(('projector.', 'classifier.'))]
+    body = [p for n, p in part.model.named_parameters() if p.requires_grad and not n.startswith(('projector.', 'classifier.'))]
+    return [body, head]
+
+def fine_tune_wav2vec2(model: Wav2Vec2ForSequenceClassification,  # from `wav2vec2_classifier`
+                       feats: torch.Tensor, labels,  # `conv_features` of the training clips, and their classes
+                       steps: int = 150, batch_size: int = 32,
+                       lr: float = 1e-4,  # the encoder's learning rate; the head gets `head_lr_mult` times it
+                       head_lr_mult: float = 10, seed: int = 0,
+                       ) -> pd.DataFrame:
+    "Fine-tune everything after the frozen feature encoder for a fixed number of steps; returns the training history."
+    seed_everything(seed)
+    dl = DataLoader(TensorDataset(feats, torch.as_tensor(labels)), batch_size=batch_size, shuffle=True)
+    learn = Learner(AfterFeatureEncoder(model), dl, splitter=head_and_body, channels_last=False, progress=False)
+    history = learn.fit(steps_to_epochs(len(feats), batch_size, steps), (lr, lr * head_lr_mult))
+    model.eval()
+    return history
