@@ -24,9 +24,9 @@ from .speech_data import SAMPLE_RATE, SpeechCorpus, log_mel
 
 # %% auto #0
 __all__ = ['small_wav2vec2_config', 'n_params', 'wav2vec2_batch', 'feature_frames', 'pretrain_wav2vec2', 'save_wav2vec2',
-           'load_wav2vec2', 'shipped_wav2vec2', 'collapse_report', 'wav2vec2_features', 'log_mel_features',
-           'linear_probe', 'wav2vec2_classifier', 'normalise_clips', 'conv_features', 'AfterFeatureEncoder',
-           'head_and_body', 'fine_tune_wav2vec2']
+           'load_wav2vec2', 'shipped_wav2vec2', 'collapse_report', 'frame_coherence', 'quantizer_inputs',
+           'wav2vec2_features', 'log_mel_features', 'linear_probe', 'wav2vec2_classifier', 'normalise_clips',
+           'conv_features', 'AfterFeatureEncoder', 'head_and_body', 'fine_tune_wav2vec2']
 
 # %% ../nbs/32_wav2vec2_pretrain.ipynb #a4af0d66
 def small_wav2vec2_config(hidden_size: int = 256,  # width of the transformer (wav2vec2-base: 768)
@@ -251,6 +251,24 @@ def collapse_report(model: Wav2Vec2ForPreTraining,  # with pretraining heads (`l
                 prediction_target_cosine=float((pred * target).sum(-1).mean()),
                 attention_entropy=[round(e, 3) for e in entropy], uniform_entropy=round(math.log(mask.shape[1]), 3),
                 contrastive=float(out.contrastive_loss / mask.sum()))
+
+# %% ../nbs/32_wav2vec2_pretrain.ipynb #b976905f
+@torch.no_grad()
+def frame_coherence(frames: torch.Tensor,  # (B, T, D) features of B clips, T frames each
+                    lags=(1, 2, 5),  # distances in frames
+                    seed: int = 0,  # for the random pairs
+                    ) -> dict:
+    "Mean cosine similarity of frames `lag` apart, and of random pairs of frames, each clip's mean frame removed."
+    x = torch.nn.functional.normalize((frames - frames.mean(1, keepdim=True)).float(), dim=-1)
+    out = {f'{lag} apart': float((x[:, :-lag] * x[:, lag:]).sum(-1).mean()) for lag in lags}
+    perm = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(seed))
+    out['random pairs'] = float((x * x[:, perm]).sum(-1).mean())
+    return out
+
+def quantizer_inputs(model, input_values: torch.Tensor) -> torch.Tensor:
+    "What the quantizer turns into targets: the feature encoder's output, layer-normed, (B, frames, channels)."
+    w = getattr(model, 'wav2vec2', model)
+    with torch.no_grad(): return w.feature_projection(w.feature_extractor(input_values).transpose(1, 2))[1]
 
 # %% ../nbs/32_wav2vec2_pretrain.ipynb #58c15c2a
 @torch.no_grad()
