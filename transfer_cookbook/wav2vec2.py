@@ -23,10 +23,10 @@ from .learner import Learner, steps_to_epochs
 from .speech_data import SAMPLE_RATE, SpeechCorpus, log_mel
 
 # %% auto #0
-__all__ = ['small_wav2vec2_config', 'n_params', 'wav2vec2_batch', 'feature_frames', 'pretrain_wav2vec2', 'save_wav2vec2',
-           'load_wav2vec2', 'shipped_wav2vec2', 'collapse_report', 'wav2vec2_features', 'log_mel_features',
-           'linear_probe', 'wav2vec2_classifier', 'normalise_clips', 'conv_features', 'AfterFeatureEncoder',
-           'head_and_body', 'fine_tune_wav2vec2']
+__all__ = ['small_wav2vec2_config', 'n_params', 'normalise_clips', 'wav2vec2_batch', 'feature_frames', 'pretrain_wav2vec2',
+           'save_wav2vec2', 'load_wav2vec2', 'shipped_wav2vec2', 'collapse_report', 'frame_coherence',
+           'quantizer_inputs', 'wav2vec2_features', 'log_mel_features', 'linear_probe', 'wav2vec2_classifier',
+           'conv_features', 'AfterFeatureEncoder', 'head_and_body', 'fine_tune_wav2vec2']
 
 # %% ../nbs/32_wav2vec2_pretrain.ipynb #a4af0d66
 def small_wav2vec2_config(hidden_size: int = 256,  # width of the transformer (wav2vec2-base: 768)
@@ -53,6 +53,10 @@ def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/32_wav2vec2_pretrain.ipynb #7071a567
+def normalise_clips(x: torch.Tensor) -> torch.Tensor:
+    "Each clip at zero mean and unit variance, as wav2vec2's feature extractor (`do_normalize=True`) prepares it."
+    return (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, keepdim=True) + 1e-7)
+
 def wav2vec2_batch(corpus: SpeechCorpus,  # unlabelled speech (`load_corpus`)
                    model_or_config,  # a wav2vec2 model or its config: the masking settings are read from it
                    batch_size: int = 8,
@@ -69,7 +73,7 @@ def wav2vec2_batch(corpus: SpeechCorpus,  # unlabelled speech (`load_corpus`)
     utt = rng.choice(ok, batch_size, p=lengths[ok] / lengths[ok].sum())
     starts = corpus.offsets[utt] + (rng.random(batch_size) * (lengths[utt] - n + 1)).astype(np.int64)
     x = torch.from_numpy(corpus.audio[starts[:, None] + np.arange(n)].astype(np.float32) / 32768)
-    x = (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, keepdim=True) + 1e-7)
+    x = normalise_clips(x)
     frames = feature_frames(cfg, n)
     mask = _compute_mask_indices((batch_size, frames), cfg.mask_time_prob, cfg.mask_time_length, min_masks=cfg.mask_time_min_masks)
     neg = _sample_negative_indices((batch_size, frames), cfg.num_negatives, mask_time_indices=mask)
@@ -252,6 +256,24 @@ def collapse_report(model: Wav2Vec2ForPreTraining,  # with pretraining heads (`l
                 attention_entropy=[round(e, 3) for e in entropy], uniform_entropy=round(math.log(mask.shape[1]), 3),
                 contrastive=float(out.contrastive_loss / mask.sum()))
 
+# %% ../nbs/32_wav2vec2_pretrain.ipynb #b976905f
+@torch.no_grad()
+def frame_coherence(frames: torch.Tensor,  # (B, T, D) features of B clips, T frames each
+                    lags=(1, 2, 5),  # distances in frames
+                    seed: int = 0,  # for the random pairs
+                    ) -> dict:
+    "Mean cosine similarity of frames `lag` apart, and of random pairs of frames, each clip's mean frame removed."
+    x = torch.nn.functional.normalize((frames - frames.mean(1, keepdim=True)).float(), dim=-1)
+    out = {f'{lag} apart': float((x[:, :-lag] * x[:, lag:]).sum(-1).mean()) for lag in lags}
+    perm = torch.randperm(x.shape[1], generator=torch.Generator().manual_seed(seed))
+    out['random pairs'] = float((x * x[:, perm]).sum(-1).mean())
+    return out
+
+def quantizer_inputs(model, input_values: torch.Tensor) -> torch.Tensor:
+    "What the quantizer turns into targets: the feature encoder's output, layer-normed, (B, frames, channels)."
+    w = getattr(model, 'wav2vec2', model)
+    with torch.no_grad(): return w.feature_projection(w.feature_extractor(input_values).transpose(1, 2))[1]
+
 # %% ../nbs/32_wav2vec2_pretrain.ipynb #58c15c2a
 @torch.no_grad()
 def wav2vec2_features(encoder: Wav2Vec2Model,  # a frozen encoder (`load_wav2vec2`)
@@ -264,7 +286,7 @@ def wav2vec2_features(encoder: Wav2Vec2Model,  # a frozen encoder (`load_wav2vec
     out = []
     for i in range(0, len(audio), batch_size):
         x = torch.as_tensor(audio[i:i + batch_size], dtype=torch.float32, device=device)
-        x = (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, keepdim=True) + 1e-7)
+        x = normalise_clips(x)
         hs = encoder(x, output_hidden_states=True).hidden_states
         out.append(torch.stack([h.float().mean(1) for h in hs], 1).cpu())
     return torch.cat(out).numpy()
@@ -317,10 +339,6 @@ def wav2vec2_classifier(source,  # a folder from `save_wav2vec2`, or a Hugging F
     return model
 
 # %% ../nbs/32_wav2vec2_pretrain.ipynb #191e4fdd
-def normalise_clips(x: torch.Tensor) -> torch.Tensor:
-    "Each clip at zero mean and unit variance, as wav2vec2's feature extractor (`do_normalize=True`) prepares it."
-    return (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, keepdim=True) + 1e-7)
-
 @torch.no_grad()
 def conv_features(model: Wav2Vec2ForSequenceClassification, audio: np.ndarray, batch_size: int = 64) -> torch.Tensor:
     "The frozen feature encoder's outputs (N, channels, frames) for clips (N, samples), computed once."
