@@ -137,7 +137,7 @@ def plot_unet(model: UNet,  # the U-Net to draw
 
 # %% ../nbs/41_unet_transfer.ipynb #fd05428d
 def _label_maps(pred, target) -> tuple[torch.Tensor, torch.Tensor]:
-    pred, target = torch.as_tensor(np.asarray(pred) if not torch.is_tensor(pred) else pred), torch.as_tensor(np.asarray(target) if not torch.is_tensor(target) else target)
+    pred, target = (a if torch.is_tensor(a) else torch.as_tensor(np.asarray(a)) for a in (pred, target))
     if pred.ndim == target.ndim + 1: pred = pred.argmax(1)  # logits or probabilities (N, C, H, W)
     if pred.shape != target.shape:
         raise ValueError(f"Predictions {tuple(pred.shape)} and targets {tuple(target.shape)} do not match: pass label maps "
@@ -189,16 +189,18 @@ def train_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-tuned'
                lr: float = 2e-3,  # peak learning rate of the decoder (and of everything, from scratch)
                body_lr_mult: float = 10,  # fine-tuned: the shallowest encoder layers train at lr / body_lr_mult
                n_classes: int = 3,
-               lesions: bool = False,  # train on lesion 40's synthetic lesion task instead of tissue
+               lesions: bool = False,  # lesson 40's synthetic lesion task (target: lesion mask, n_classes=2) instead of tissue
                backbone: str = 'efficientnet_lite0',  # any name `load_backbone` knows
                seed: int = 0,
                ) -> tuple[dict, Learner]:
     "Train a U-Net by `method` for a fixed number of steps; return ({method, slices, steps, seconds, valid dice}, learner)."
     if method not in UNET_METHODS: raise ValueError(f"method must be one of {UNET_METHODS}, got {method!r}")
+    if lesions and n_classes != 2: raise ValueError(f"The lesion task has 2 classes (lesion or not): pass n_classes=2, got {n_classes}.")
+    label_classes = int(np.max(labels)) + 1 if lesions else n_classes  # lesions: `labels` are tissue maps, the target is made
     seed_everything(seed)
     model = UNet(load_backbone(backbone, pretrained=method != 'from scratch'), n_classes)
-    train_ds = SliceDataset(images, labels, length=steps * batch_size, seed=seed, lesions=lesions, n_classes=n_classes)
-    valid_dl = None if valid is None else DataLoader(SliceDataset(*valid, seed=seed + 1, lesions=lesions, n_classes=n_classes), batch_size=16)
+    train_ds = SliceDataset(images, labels, length=steps * batch_size, seed=seed, lesions=lesions, n_classes=label_classes)
+    valid_dl = None if valid is None else DataLoader(SliceDataset(*valid, seed=seed + 1, lesions=lesions, n_classes=label_classes), batch_size=16)
     learn = Learner(model, DataLoader(train_ds, batch_size=batch_size), valid_dl, metrics={'dice': mean_dice}, progress=False)
     start = time.perf_counter()
     if method == 'frozen encoder': learn.freeze().fit(1, lr)
