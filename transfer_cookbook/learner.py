@@ -59,9 +59,10 @@ def set_trainable(module: nn.Module,  # usually `model.body`
     return module
 
 def _bn_eval_where_frozen(model: nn.Module, all_bn: bool = False):
-    "BatchNorm layers in eval mode where their weights are frozen, or everywhere with `all_bn`."
+    "BatchNorm layers in eval mode where their weights are frozen, and with `all_bn` throughout the body (the whole model if it has none)."
+    pretrained = {id(m) for m in getattr(model, 'body', model).modules()} if all_bn else set()
     for m in model.modules():
-        if isinstance(m, _BN) and (all_bn or not any(p.requires_grad for p in m.parameters(recurse=False))): m.eval()
+        if isinstance(m, _BN) and (id(m) in pretrained or not any(p.requires_grad for p in m.parameters(recurse=False))): m.eval()
 
 # %% ../nbs/04_learner.ipynb #4cc36579
 def param_groups(model: nn.Module,  # a model with `body` and `head` children, or any module
@@ -99,7 +100,7 @@ class Learner:
                  channels_last: bool = True,  # image batches in channels-last layout (faster convolutions on CPU)
                  mixed_precision: bool = False,  # bf16/fp16 autocast on CUDA (measured slower for the course's small CNN)
                  progress: bool | None = None,  # show progress bars; None: off in quick (test) mode
-                 bn_stats: str = 'train',  # 'train': trainable BatchNorm updates its statistics; 'frozen': keeps them
+                 bn_stats: str = 'train',  # 'train': trainable BatchNorm updates its statistics; 'frozen': the body's BatchNorm keeps them
                  ):
         self.device = torch.device(device) if device is not None else get_device()
         self.model, self.train_dl, self.valid_dl = model.to(self.device), train_dl, valid_dl
