@@ -128,9 +128,10 @@ class BadImagesError(ValueError):
                  ):
         super().__init__(bad, n_files)
         self.bad, self.n_files = bad, n_files
+    what = 'image files cannot be read'  # what the message says of the files in `.bad` (subclasses say it of theirs)
     def __str__(self):
         lines = '\n'.join(f"  {p}: {reason}" for p, reason in self.bad)
-        return (f"{len(self.bad)} of {self.n_files} image files cannot be read:\n{lines}\n"
+        return (f"{len(self.bad)} of {self.n_files} {self.what}:\n{lines}\n"
                 "Delete or fix them, or pass skip_bad=True to train without them.")
 
 def _why_unreadable(path: Path) -> str | None:

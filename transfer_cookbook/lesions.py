@@ -18,7 +18,7 @@ from .env import seed_everything
 from .models import load_backbone
 from .learner import Learner
 from .brain import SliceDataset
-from .segment import UNet, UNET_METHODS, dice_per_class, iou_per_class, predict_masks
+from .segment import UNET_METHODS, dice_per_class, iou_per_class, predict_masks, train_unet
 
 # %% auto #0
 __all__ = ['lesion_set', 'dice_loss', 'ce_dice_loss', 'train_lesion_unet', 'lesion_detection', 'lesion_scores']
@@ -74,19 +74,11 @@ def train_lesion_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-
                       seed: int = 0,
                       lesion_kwargs: dict | None = None,  # passed to `add_lesions`
                       ) -> tuple[dict, Learner]:
-    "Train a 2-class U-Net on lesson 40's lesion task with `loss_fn`; return ({method, slices, steps, seconds, valid dice}, learner)."
-    if method not in UNET_METHODS: raise ValueError(f"method must be one of {UNET_METHODS}, got {method!r}")
-    seed_everything(seed)
-    model = UNet(load_backbone(backbone, pretrained=method != 'from scratch'), 2)
-    train_ds = SliceDataset(images, tissue, length=steps * batch_size, seed=seed, lesions=True,
-                            n_classes=int(np.max(tissue)) + 1, lesion_kwargs=lesion_kwargs)
-    learn = Learner(model, DataLoader(train_ds, batch_size=batch_size), None, loss_fn=loss_fn, metrics={}, progress=False)
-    start = time.perf_counter()
-    if method == 'frozen encoder': learn.freeze().fit(1, lr)
-    elif method == 'fine-tuned': learn.bn_stats = 'frozen'; learn.fit(1, (lr / body_lr_mult, lr))
-    else: learn.fit(1, lr)
-    res = dict(method=method, labelled_slices=len(images), steps=steps, seconds=round(time.perf_counter() - start, 1))
-    if valid is not None: res['valid_dice'] = round(float(np.nan_to_num(dice_per_class(predict_masks(model, valid[0]), valid[1], 2)[1])), 4)
+    "`train_unet` on lesson 40's lesion task with `loss_fn`; return ({method, slices, steps, seconds, valid dice}, learner)."
+    res, learn = train_unet(method, images, tissue, None, steps=steps, batch_size=batch_size, lr=lr, body_lr_mult=body_lr_mult,
+                            n_classes=2, lesions=True, backbone=backbone, seed=seed, loss_fn=loss_fn, lesion_kwargs=lesion_kwargs)
+    if valid is not None:
+        res['valid_dice'] = round(float(np.nan_to_num(dice_per_class(predict_masks(learn.model, valid[0]), valid[1], 2)[1])), 4)
     return res, learn
 
 # %% ../nbs/42_lesion_segmentation.ipynb #89a50ed3

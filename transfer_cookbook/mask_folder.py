@@ -15,7 +15,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
-from .data import BadImageError, load_image, _to_8bit, _plain_reason
+from .data import BadImageError, BadImagesError, load_image, _to_8bit, _plain_reason
 from .env import seed_everything
 from .learner import Learner, save_weights, load_weights
 from .models import load_backbone
@@ -92,18 +92,9 @@ def read_mask(path,  # a label PNG: pixel value = class index
     return a.astype(np.int64)
 
 # %% ../nbs/43_mask_folder_recipe.ipynb #51bbbfb1
-class BadMaskPairsError(ValueError):
-    "Some image/mask pairs of a folder cannot be used: `.bad` lists `(path, reason)` for every one of them."
-    def __init__(self,
-                 bad: list,  # `(path, reason)` for every file that cannot be used
-                 n_pairs: int,  # how many names were checked
-                 ):
-        super().__init__(bad, n_pairs)
-        self.bad, self.n_pairs = bad, n_pairs
-    def __str__(self):
-        lines = '\n'.join(f"  {p}: {reason}" for p, reason in self.bad)
-        return (f"{len(self.bad)} of {self.n_pairs} image/mask pairs cannot be used:\n{lines}\n"
-                "Fix or delete them, or pass skip_bad=True to train without them.")
+class BadMaskPairsError(BadImagesError):
+    "Some image/mask pairs of a folder cannot be used: `.bad` lists `(path, reason)` for every one of them (`.n_files`: pairs checked)."
+    what = 'image/mask pairs cannot be used'
 
 def _round32(n: int) -> int: return max(32, int(round(n / 32)) * 32)
 

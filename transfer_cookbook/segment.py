@@ -192,6 +192,8 @@ def train_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-tuned'
                lesions: bool = False,  # lesson 40's synthetic lesion task (target: lesion mask, n_classes=2) instead of tissue
                backbone: str = 'efficientnet_lite0',  # any name `load_backbone` knows
                seed: int = 0,
+               loss_fn=None,  # fn(logits, targets) -> loss; None: cross-entropy (lesson 42 passes Dice losses)
+               lesion_kwargs: dict | None = None,  # with `lesions`: passed to lesson 40's `add_lesions`
                ) -> tuple[dict, Learner]:
     "Train a U-Net by `method` for a fixed number of steps; return ({method, slices, steps, seconds, valid dice}, learner)."
     if method not in UNET_METHODS: raise ValueError(f"method must be one of {UNET_METHODS}, got {method!r}")
@@ -199,9 +201,10 @@ def train_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-tuned'
     label_classes = int(np.max(labels)) + 1 if lesions else n_classes  # lesions: `labels` are tissue maps, the target is made
     seed_everything(seed)
     model = UNet(load_backbone(backbone, pretrained=method != 'from scratch'), n_classes)
-    train_ds = SliceDataset(images, labels, length=steps * batch_size, seed=seed, lesions=lesions, n_classes=label_classes)
+    train_ds = SliceDataset(images, labels, length=steps * batch_size, seed=seed, lesions=lesions, n_classes=label_classes,
+                            lesion_kwargs=lesion_kwargs)
     valid_dl = None if valid is None else DataLoader(SliceDataset(*valid, seed=seed + 1, lesions=lesions, n_classes=label_classes), batch_size=16)
-    learn = Learner(model, DataLoader(train_ds, batch_size=batch_size), valid_dl, metrics={'dice': mean_dice}, progress=False)
+    learn = Learner(model, DataLoader(train_ds, batch_size=batch_size), valid_dl, loss_fn=loss_fn, metrics={'dice': mean_dice}, progress=False)
     start = time.perf_counter()
     if method == 'frozen encoder': learn.freeze().fit(1, lr)
     elif method == 'fine-tuned': learn.bn_stats = 'frozen'; learn.fit(1, (lr / body_lr_mult, lr))
