@@ -17,7 +17,7 @@ from .env import seed_everything
 from .learner import Learner, fine_tune, steps_to_epochs
 
 # %% auto #0
-__all__ = ['as_spectrogram', 'Flat', 'fine_tune_from']
+__all__ = ['as_spectrogram', 'fine_tune_from']
 
 # %% ../nbs/53_choosing_a_source.ipynb #1cb517af
 def as_spectrogram(images,  # (N, H, W) uint8 greyscale images
@@ -33,12 +33,6 @@ def as_spectrogram(images,  # (N, H, W) uint8 greyscale images
     x = F.interpolate(x, size=(frames, bands), mode='bilinear', antialias=True, align_corners=False)
     mu, sd = x.mean(dim=(1, 2, 3), keepdim=True), x.std(dim=(1, 2, 3), keepdim=True).clamp(min=1e-6)
     return (x - mu) / sd * std + mean
-
-# %% ../nbs/53_choosing_a_source.ipynb #aeae829c
-class Flat(nn.Module):
-    "A body that ends in a feature map, made to return flat feature vectors: (N, C, 1, 1) -> (N, C)."
-    def __init__(self, body: nn.Module): super().__init__(); self.body = body
-    def forward(self, x): return self.body(x).flatten(1)
 
 # %% ../nbs/53_choosing_a_source.ipynb #2a2cee8a
 def fine_tune_from(body: nn.Module,  # the start: inputs -> (N, n_features) feature vectors; it is not modified
