@@ -78,7 +78,7 @@ def test_missing_file_and_non_utf8_csv(tmp_path):
         read_text_csv(tmp_path/'nope.csv')
     p = tmp_path/'latin.csv'
     p.write_bytes('text,label\ncaf\xe9 was great,happy\nawful,unhappy\n'.encode('latin-1'))
-    with pytest.raises(BadTextDataError, match='could not be read as a UTF-8 CSV'):
+    with pytest.raises(BadTextDataError, match='latin.csv is not UTF-8 text: byte 0xe9 on line 2'):
         read_text_csv(p)
 
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_text_csv_recipe.ipynb #a45447be
 from __future__ import annotations
-import shutil, warnings
+import csv, io, re, shutil, warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,30 +39,66 @@ def check_texts(texts, what: str = 'text') -> list[str]:
                                      "Remove them, or pass drop_empty=True to read_text_csv.")
     return texts
 
+
+# %% ../nbs/21_text_csv_recipe.ipynb #cd48215a
+def _stand_in(text: str) -> str:
+    "A private-use character that does not occur in `text`, to stand in for a bare carriage return."
+    return next(c for c in map(chr, range(0xE000, 0xF900)) if c not in text)
+
+def _csv_records(path: Path, sep: str | None = None, encoding: str = 'utf-8-sig') -> tuple[list[str], list[list[str]], list[int]]:
+    "The header, the records (every field exactly as written) and the line each record starts on."
+    raw = path.read_bytes()
+    try: text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        line, name = raw[:e.start].count(b'\n') + 1, 'UTF-8' if encoding.lower().startswith('utf') else encoding
+        raise BadTextDataError(f"{path.name} is not {name} text: byte {raw[e.start]:#04x} on line {line} "
+                               "cannot be decoded. Save it as 'CSV UTF-8', or pass its encoding (encoding='cp1252' for "
+                               "Excel's plain 'CSV' on Windows).") from None
+    cr = _stand_in(text) if '\n' in text else None
+    if cr: text = re.sub(r'\r(?!\n)', cr, text)  # rows end at LF or CRLF: a CR on its own is part of a text
+    sep = sep or next((s for s in ',;\t' if s in re.split(r'[\r\n]', text, maxsplit=1)[0]), ',')
+    reader = csv.reader(io.StringIO(text, newline=''), delimiter=sep, strict=True)
+    records, starts, line = [], [], 1
+    try:
+        for rec in reader:
+            if rec: records.append([f.replace(cr, '\r') for f in rec] if cr else rec); starts.append(line)
+            line = reader.line_num + 1
+    except csv.Error as e:
+        raise BadTextDataError(f"{path.name} is not valid CSV from line {line} on ({e}). A text that holds a quote, the "
+                               "separator or a line break must be quoted, with its own quotes doubled (\"\").") from None
+    if not records: raise BadTextDataError(f"{path.name} is empty: a CSV with a header row and one row per text is needed.")
+    bad = [(n, len(r)) for n, r in zip(starts[1:], records[1:]) if len(r) != len(records[0])]
+    if bad: raise BadTextDataError(f"{len(bad)} row(s) of {path.name} do not have the header's {len(records[0])} fields "
+                                   f"(CSV line {_rows(f'{n} ({k} fields)' for n, k in bad)}). A separator inside an unquoted "
+                                   "text splits it: quote such texts, or pass sep= if the file uses another separator.")
+    return [h.strip() for h in records[0]], records[1:], starts[1:]
+
+# %% ../nbs/21_text_csv_recipe.ipynb #cb5a6cbf
 def read_text_csv(path: str | Path,  # a CSV file with a header row
                   text_col: str = 'text', label_col: str = 'label',
                   drop_empty: bool = False,  # drop rows with an empty text (with a warning) instead of refusing them
+                  sep: str | None = None,  # field separator; None guesses ',', ';' or tab from the header
+                  encoding: str = 'utf-8-sig',  # the file's encoding; a UTF-8 byte-order mark is skipped
                   ) -> pd.DataFrame:
-    "The CSV's `text` and `label` columns as strings, checked: every row has a text and a label, and there are 2+ labels."
+    "The CSV's text and label columns, texts exactly as written (a bare `\\r` is text unless rows end in `\\r`), checked."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"No CSV file at {path}.")
-    try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise BadTextDataError(f"{path} could not be read as a UTF-8 CSV: {e}") from None
-    missing = [c for c in (text_col, label_col) if c not in df.columns]
+    header, records, lines = _csv_records(path, sep, encoding)
+    missing = [c for c in (text_col, label_col) if c not in header]
     if missing: raise BadTextDataError(f"{path.name} has no column {', '.join(map(repr, missing))}; its columns are "
-                                       f"{', '.join(map(repr, df.columns))}. Pass text_col= and label_col= to name yours.")
-    df = df[[text_col, label_col]].rename(columns={text_col: 'text', label_col: 'label'})
-    df['label'] = df.label.str.strip()
-    empty = df.index[df.text.str.strip() == '']
+                                       f"{', '.join(map(repr, header))}. Pass text_col= and label_col= to name yours.")
+    t, l = header.index(text_col), header.index(label_col)
+    df = pd.DataFrame({'text': [r[t] for r in records], 'label': [r[l].strip() for r in records]}, dtype=object)
+    line = np.array(lines)
+    empty = np.flatnonzero(df.text.str.strip() == '')
     if len(empty) and drop_empty:
-        warnings.warn(f"Dropped {len(empty)} row(s) of {path.name} with an empty text (CSV line {_rows(empty + 2)}).")
-        df = df.drop(empty)
+        warnings.warn(f"Dropped {len(empty)} row(s) of {path.name} with an empty text (CSV line {_rows(line[empty])}).")
+        df, line = df.drop(df.index[empty]), np.delete(line, empty)
     elif len(empty):
-        raise BadTextDataError(f"{len(empty)} row(s) of {path.name} have an empty text (CSV line {_rows(empty + 2)}). "
+        raise BadTextDataError(f"{len(empty)} row(s) of {path.name} have an empty text (CSV line {_rows(line[empty])}). "
                                "Fix them, or pass drop_empty=True.")
-    no_label = df.index[df.label == '']
-    if len(no_label): raise BadTextDataError(f"{len(no_label)} row(s) of {path.name} have no label (CSV line {_rows(no_label + 2)}).")
+    no_label = np.flatnonzero(df.label.to_numpy() == '')
+    if len(no_label): raise BadTextDataError(f"{len(no_label)} row(s) of {path.name} have no label (CSV line {_rows(line[no_label])}).")
     classes = sorted(df.label.unique())
     if len(classes) < 2: raise BadTextDataError(f"{path.name} has a single label, {classes[0]!r} (all {len(df)} rows): "
                                                 "a classifier needs examples of at least two classes.")
