@@ -55,6 +55,23 @@ def test_cell_options_map_to_myst():
     assert errors == []
 
 
+def test_a_failed_notebook_is_marked_on_its_page():
+    "A notebook that raised gets an error banner at the top of its page that names the error and the command to rerun."
+    err = {'output_type': 'error', 'ename': 'BadTextDataError', 'evalue': '5 row(s) have no label', 'traceback': []}
+    nb = {'metadata': {}, 'cells': [{'cell_type': 'markdown', 'metadata': {}, 'source': '# A recipe'},
+                                    {'cell_type': 'code', 'metadata': {}, 'source': 'read()', 'outputs': [err]},
+                                    {'cell_type': 'code', 'metadata': {}, 'source': 'train()', 'outputs': []}]}
+    cfg = {'user': 'u', 'repo': 'r', 'branch': 'main', 'nbs_path': 'nbs'}
+    new, errors = build_site.to_myst(nb, '21_text_csv_recipe', cfg)
+    assert errors == ['21_text_csv_recipe: BadTextDataError: 5 row(s) have no label']
+    banner = [c for c in new['cells'] if 'tc-failed' in c['metadata'].get('tags', [])]
+    assert len(banner) == 1 and new['cells'].index(banner[0]) == 2  # under the title and the links
+    assert 'did not run to the end' in banner[0]['source'] and '5 row(s) have no label' in banner[0]['source']
+    assert '--only 21_text_csv_recipe' in banner[0]['source']
+    ok, _ = build_site.to_myst({**nb, 'cells': nb['cells'][:1]}, 'x', cfg)
+    assert not any('tc-failed' in c['metadata'].get('tags', []) for c in ok['cells'])
+
+
 # --- the built site ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope='session')
 def site(request):

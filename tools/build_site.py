@@ -198,13 +198,25 @@ def to_myst(nb, stem, cfg):
         if not code.strip() and not outputs: continue
         cells.append({'cell_type': 'code', 'execution_count': None, 'metadata': {'tags': tags},
                       'outputs': outputs, 'source': code})
-    if title is None:  # no frontmatter: the notebook's first heading is its title; the links go right under it
-        first_md = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown'), -1)
-        cells.insert(first_md + 1, markdown_cell(links))
+    at = next((i for i, c in enumerate(cells) if c['source'] == links), None)
+    if at is None:  # no frontmatter: the notebook's first heading is its title; the links go right under it
+        at = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown'), -1) + 1
+        cells.insert(at, markdown_cell(links))
+    if errors:  # a page whose execution failed says so at its top: its outputs stop at the cell that raised
+        cells.insert(at + 1, markdown_cell(failed_banner(stem, errors), tags=['tc-failed']))
     for i, c in enumerate(cells): c['id'] = f'tc{i}'
     nb['cells'] = cells
     nb['metadata'].pop('jupytext', None)
     return nb, errors
+
+
+def failed_banner(stem, errors):
+    "The warning a page gets when its notebook raised in the run the site was built from."
+    first = errors[0].split(': ', 1)[-1].replace('`', "'").splitlines()[0][:200]
+    return (f"```{{error}} This page did not run to the end\n"
+            f"When the site was built, this notebook stopped with `{first}`. The outputs below end at the cell that "
+            f"raised (its traceback is shown there), and the cells after it show no output. Run "
+            f"`.venv/bin/python tools/run_course.py --only {stem}` to reproduce it.\n```")
 
 
 def toctree(caption, docs):
