@@ -107,3 +107,65 @@ def test_a_link_to_a_folder_elsewhere_is_followed(tmp_path):
     (root/'dog'/'more').symlink_to(tmp_path/'more')
     items, _ = scan_image_folder(root)
     assert len(items) == 5
+
+
+# --- audio: WAVs written to a pipe, broken links, macOS leftovers -------------------------------------------------
+
+def tone(seconds=0.5, freq=440.0, amp=0.5):
+    t = np.arange(int(seconds * SR)) / SR
+    return (amp * np.sin(2 * np.pi * freq * t) * 32767).astype('<i2')
+
+
+def streamed_wav(samples, riff_size, data_size, extra=b''):
+    "A 16-bit mono WAV as a program writing to a pipe leaves it: it cannot go back to fill in the sizes."
+    fmt = struct.pack('<HHIIHH', 1, 1, SR, 2 * SR, 2, 16)
+    return (b'RIFF' + struct.pack('<I', riff_size) + b'WAVE' + b'fmt ' + struct.pack('<I', len(fmt)) + fmt + extra
+            + b'data' + struct.pack('<I', data_size) + samples.tobytes())
+
+
+@pytest.mark.parametrize('riff_size, data_size', [
+    (0x7FFFF024, 0x7FFFF000),  # espeak-ng --stdout, sox to a pipe
+    (0xFFFFFFFF, 0xFFFFFFFF),  # ffmpeg ... -f wav pipe:
+    (0x7FFFFFFF, 0x7FFFFFFF),  # arecord to stdout
+    (0, 0)])                   # a recorder stopped before it wrote its header
+def test_a_wav_written_to_a_pipe_is_read_whole(tmp_path, riff_size, data_size):
+    x = tone()
+    path = tmp_path/'piped.wav'
+    path.write_bytes(streamed_wav(x, riff_size, data_size, extra=b'LIST' + struct.pack('<I', 5) + b'INFOx\x00'))
+    y = read_audio(path)
+    assert y.shape == x.shape and np.abs(y - x / 32768).max() < 1e-6
+
+
+def test_a_piped_wav_cut_mid_sample_keeps_its_whole_samples(tmp_path):
+    x = tone()
+    (tmp_path/'cut.wav').write_bytes(streamed_wav(x, 0xFFFFFFFF, 0xFFFFFFFF)[:-1])
+    assert read_audio(tmp_path/'cut.wav').shape == (len(x) - 1,)
+
+
+def test_a_truncated_wav_with_real_sizes_is_still_refused(tmp_path):
+    wavfile.write(tmp_path/'a.wav', SR, tone())
+    data = (tmp_path/'a.wav').read_bytes(); (tmp_path/'a.wav').write_bytes(data[:len(data) // 2])
+    with pytest.raises(BadAudioError, match='truncated'): read_audio(tmp_path/'a.wav')
+
+
+def test_a_header_scipy_cannot_parse_is_a_bad_audio_error(tmp_path):
+    "Whatever SciPy raises on a malformed header, the file is named and refused, never a bare traceback."
+    fmt = struct.pack('<HHIIHH', 1, 1, SR, 2 * SR, 2, 16)
+    (tmp_path/'odd.wav').write_bytes(b'RIFF' + struct.pack('<I', 0) + b'WAVE' + b'fmt ' + struct.pack('<I', 16) + fmt)
+    with pytest.raises(BadAudioError): read_audio(tmp_path/'odd.wav')
+
+
+def test_audio_folder_broken_link_and_macos_leftovers(tmp_path):
+    root = tmp_path/'kw'
+    for j, label in enumerate(('yes', 'no')):
+        (root/label).mkdir(parents=True)
+        for i in range(2): wavfile.write(root/label/f'{i}.wav', SR, tone(0.3, 300 + 200 * j))
+    (root/'yes'/'gone.wav').symlink_to(tmp_path/'elsewhere'/'take9.wav')
+    (root/'__MACOSX'/'yes').mkdir(parents=True); (root/'__MACOSX'/'yes'/'._0.wav').write_bytes(APPLE_DOUBLE)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        with pytest.raises(BadAudioFilesError) as e: load_audio_folder(root)
+        assert [p.name for p, _ in e.value.bad] == ['gone.wav'] and 'symbolic link' in e.value.bad[0][1]
+        audio, labels, classes = load_audio_folder(root, skip_bad=True)
+    assert classes == ['no', 'yes'] and len(audio) == 4
+    with pytest.raises(BadAudioError, match='symbolic link'): read_audio(root/'yes'/'gone.wav')
