@@ -169,3 +169,49 @@ def test_audio_folder_broken_link_and_macos_leftovers(tmp_path):
         audio, labels, classes = load_audio_folder(root, skip_bad=True)
     assert classes == ['no', 'yes'] and len(audio) == 4
     with pytest.raises(BadAudioError, match='symbolic link'): read_audio(root/'yes'/'gone.wav')
+
+
+# --- masks: greyscale with alpha, broken links, predictions of one name -------------------------------------------
+
+def mask_folder(root, n=3):
+    (root/'images').mkdir(parents=True); (root/'masks').mkdir()
+    for k in range(n):
+        lab = np.zeros((32, 32), np.uint8); lab[4 + k:16 + k, 4:16] = 1
+        Image.fromarray((lab * 180 + 40).astype(np.uint8)).save(root/'images'/f'c{k}.png')
+        Image.fromarray(lab).save(root/'masks'/f'c{k}.png')
+    return root
+
+
+def test_greyscale_mask_with_an_alpha_channel_is_read_as_its_grey_values(tmp_path):
+    "GIMP and Photoshop export a greyscale layer with transparency as an LA PNG."
+    lab = np.zeros((32, 32), np.uint8); lab[4:16, 4:16] = 2
+    Image.fromarray(np.dstack([lab, np.full_like(lab, 255)]), 'LA').save(tmp_path/'m.png')
+    with Image.open(tmp_path/'m.png') as im: assert im.mode == 'LA'
+    assert np.array_equal(read_mask(tmp_path/'m.png'), lab)
+
+
+def test_a_broken_link_in_masks_is_named_as_a_broken_link(tmp_path):
+    root = mask_folder(tmp_path/'d')
+    (root/'masks'/'c0.png').unlink(); (root/'masks'/'c0.png').symlink_to(tmp_path/'gone'/'c0.png')
+    (root/'images'/'c1.png').unlink(); (root/'images'/'c1.png').symlink_to(tmp_path/'gone'/'c1.png')
+    with pytest.raises(BadMaskPairsError) as e: load_mask_folder(root)
+    reasons = {p.name: r for p, r in e.value.bad}
+    assert set(reasons) == {'c0.png', 'c1.png'} and all('symbolic link' in r for r in reasons.values()), reasons
+    with pytest.raises(BadImageError, match='symbolic link'): read_mask(root/'masks'/'c0.png')
+    with pytest.raises(BadImageError, match='symbolic link'): read_mask_image(root/'images'/'c1.png')
+
+
+class _NoModel:
+    "Stands in for a U-Net: the name check comes before any prediction."
+    meta = {'size': [32, 32]}
+    def eval(self): raise AssertionError('predicted before checking the output names')
+
+
+def test_predictions_of_one_name_are_not_written_over_each_other(tmp_path):
+    for d in ('a', 'b'):
+        (tmp_path/d).mkdir(); Image.fromarray(photo(32, 32)).save(tmp_path/d/'scan 1.png')
+    Image.fromarray(photo(32, 32)).save(tmp_path/'a'/'Scan 1.jpg')
+    paths = [tmp_path/'a'/'scan 1.png', tmp_path/'b'/'scan 1.png', tmp_path/'a'/'Scan 1.jpg']
+    with pytest.raises(ValueError, match=r"3 files would be written as one mask, 'scan 1\.png'"):
+        predict_mask_files(_NoModel(), paths, out_dir=tmp_path/'out')
+    assert not (tmp_path/'out').exists()
