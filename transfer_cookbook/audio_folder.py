@@ -4,14 +4,14 @@
 
 # %% ../nbs/33_audio_folder_recipe.ipynb #9a215203
 from __future__ import annotations
-import json, shutil, warnings
+import io, json, shutil, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.io import wavfile
 
-from .data import _files_under, _short_list
+from .data import _broken_link, _files_under, _is_hidden, _short_list
 from .speech_data import SAMPLE_RATE, _resample, speech_bounds
 
 # %% auto #0
@@ -31,19 +31,49 @@ class BadAudioError(ValueError):
 
 CONVERT_HINT = "Convert it to a plain WAV, e.g. with `ffmpeg -i in.mp3 -ar 16000 -ac 1 out.wav`."
 
+_SIZE_UNKNOWN = 0x7FFF0000  # a data size this large (or 0) is a placeholder: see `_piped_wav`
+
+def _piped_wav(path: Path) -> io.BytesIO | None:
+    "A WAV written to a pipe, in memory with its sizes filled in; None for any other file (SciPy reads those as they are)."
+    # A program writing WAV to a pipe (`espeak-ng --stdout`, `ffmpeg ... -f wav pipe:`, `sox ... -t wav -`, `arecord`)
+    # cannot go back to fill in the sizes it writes first: it leaves 0x7ffff000, 0x7fffffff, 0xffffffff or 0 there.
+    # SciPy would report such a file as truncated; its samples run to the end of the file, so that is where they end.
+    n_bytes = path.stat().st_size
+    with open(path, 'rb') as f:
+        if f.read(4) != b'RIFF': return None
+        riff_size = int.from_bytes(f.read(4), 'little')
+        if f.read(4) != b'WAVE': return None
+        pos, align = 12, 1
+        while pos + 8 <= n_bytes:
+            f.seek(pos); kind, size = f.read(4), int.from_bytes(f.read(4), 'little')
+            if kind == b'fmt ' and size >= 14: f.seek(pos + 20); align = max(1, int.from_bytes(f.read(2), 'little'))
+            if kind == b'data':
+                have = n_bytes - pos - 8
+                unset = (size == 0 and have > 0 and riff_size != n_bytes - 8) or (size >= _SIZE_UNKNOWN and have < size)
+                if not unset: return None  # real sizes: SciPy reads the file, and reports it if it is truncated
+                n = have - have % align  # whole sample frames only
+                f.seek(12); chunks = f.read(pos - 12); f.seek(pos + 8); data = f.read(n) + b'\0' * (n % 2)
+                body = b'WAVE' + chunks + b'data' + n.to_bytes(4, 'little') + data
+                return io.BytesIO(b'RIFF' + len(body).to_bytes(4, 'little') + body)
+            pos += 8 + size + size % 2
+    return None
+
 def _read_wav_file(path: Path) -> tuple[int, np.ndarray]:
     "SciPy's reading of `path`, its failures as `BadAudioError`s that say what to do."
+    if (why := _broken_link(path)): raise BadAudioError(path, why)
     if path.stat().st_size == 0:
         raise BadAudioError(path, "not a readable WAV: the file is empty (0 bytes), e.g. an interrupted copy or recording. "
                                   "Copy or record it again.")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', wavfile.WavFileWarning)  # metadata chunks SciPy skips (LIST, bext, ...) are harmless
         warnings.filterwarnings('error', 'Reached EOF', wavfile.WavFileWarning)  # a truncated file is not
-        try: return wavfile.read(path)
+        try:
+            piped = _piped_wav(path)
+            return wavfile.read(path if piped is None else piped)
         except wavfile.WavFileWarning:
             raise BadAudioError(path, "the file ends before its audio data does (truncated, e.g. by an interrupted copy). "
                                       "Copy or export it again.") from None
-        except (ValueError, EOFError, OSError) as e:
+        except Exception as e:  # ValueError, EOFError, OSError, and whatever else a malformed header makes SciPy raise
             with open(path, 'rb') as f: head = f.read(4)
             if head not in (b'RIFF', b'RIFX', b'RF64'):
                 why = f"it starts with {head!r}, not b'RIFF' (another format renamed .wav?)"
@@ -78,7 +108,7 @@ def read_audio(path,  # a WAV file: 8/16/24/32-bit integer or 32/64-bit float, a
                ) -> np.ndarray:
     "The WAV at `path` as a mono float32 waveform in [-1, 1] at `sample_rate`; `BadAudioError` saying why if it cannot be used."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"No file at {path}")
+    if not path.is_file() and not path.is_symlink(): raise FileNotFoundError(f"No file at {path}")  # a broken link: BadAudioError
     x, notes = _decode(path, sample_rate)
     for note in notes: warnings.warn(f"{path}: {note}", stacklevel=2)
     return x
@@ -126,7 +156,7 @@ def audio_folder(root,  # a folder with one subfolder of recordings per keyword:
     root, exts = Path(root), tuple(e.lower() for e in extensions)
     if not root.exists(): raise ValueError(f"Audio folder {root} does not exist: check the path (relative paths start at {Path.cwd()}).")
     if not root.is_dir(): raise ValueError(f"{root} is a file, not a folder: pass the folder that holds one subfolder per keyword.")
-    label_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith('.')), key=lambda d: d.name)
+    label_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not _is_hidden(d.name)), key=lambda d: d.name)
     loose = sorted(p for p in root.iterdir() if p.is_file())
     if not label_dirs:
         hint = f" It holds {len(loose)} files directly: move each into its keyword's subfolder." if loose else ""
@@ -135,8 +165,8 @@ def audio_folder(root,  # a folder with one subfolder of recordings per keyword:
     rows, ignored, empty = [], [], []
     for d in label_dirs:
         files = _files_under(d)
-        audio = [p for p in files if p.suffix.lower() in exts and not p.name.startswith('.')]
-        ignored += [p for p in files if p.suffix.lower() not in exts or p.name.startswith('.')]
+        audio = [p for p in files if p.suffix.lower() in exts and not _is_hidden(p.name)]
+        ignored += [p for p in files if p.suffix.lower() not in exts or _is_hidden(p.name)]
         if not audio: empty.append(d)
         rows += [(p, d.name) for p in audio]
     if empty: raise ValueError('\n'.join(f"label folder '{d.name}' ({d}) holds no {'/'.join(exts)} files: add recordings or "

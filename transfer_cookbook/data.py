@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
@@ -55,6 +55,17 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         return Image.alpha_composite(Image.new('RGBA', rgba.size, (255, 255, 255, 255)), rgba).convert('RGB')
     return im.convert('RGB')
 
+def _upright(im: Image.Image) -> Image.Image:
+    "`im` turned the way its EXIF orientation tag says, as every photo viewer shows it (phones store photos sideways plus that tag)."
+    try: return im if im.getexif().get(0x0112, 1) == 1 else ImageOps.exif_transpose(im)  # 0x0112: Orientation; 1: as stored
+    except Exception: return im  # a malformed EXIF block: the pixels themselves are fine, keep them as stored
+
+def _broken_link(path: Path) -> str | None:
+    "Why `path` cannot be opened if it is a symbolic link that leads nowhere, else None."
+    if not (path.is_symlink() and not path.exists()): return None
+    return (f"a symbolic link to {os.readlink(path)}, which does not exist (its target was moved or deleted, or it is a "
+            "git-annex or DVC file whose content was never fetched): fetch or restore the file, or delete the link")
+
 def _plain_reason(path: Path, e: Exception) -> str:
     "Why PIL failed on `path`, in words a person can act on."
     if isinstance(e, UnidentifiedImageError):
@@ -68,24 +79,33 @@ def load_image(path,  # an image file: JPEG, PNG, GIF, TIFF, BMP, WebP, ...
                ) -> Image.Image:
     "Decode the image at `path` completely and return it as 8-bit RGB; raise `BadImageError` saying why if it cannot be read."
     path = Path(path)
+    if (why := _broken_link(path)): raise BadImageError(path, why)
     if not path.is_file(): raise FileNotFoundError(f"No file at {path}")
     if path.stat().st_size == 0: raise BadImageError(path, "the file is empty (0 bytes), e.g. an interrupted download or copy")
     try:
         with Image.open(path) as im:
             im.load()  # `Image.open` reads only the header: decode all the pixel data now
-            return _to_rgb(im)
+            return _to_rgb(_upright(im))
     except Exception as e: raise BadImageError(path, _plain_reason(path, e)) from e
 
 # %% ../nbs/02_data.ipynb #866de3ba
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp')
 
-def _is_image_file(p: Path) -> bool: return p.suffix.lower() in IMAGE_EXTENSIONS
+def _is_hidden(name: str) -> bool:
+    "A name people do not see: dot files ('.DS_Store', and the '._photo.jpg' twins macOS writes beside every file it copies to a USB drive, share or zip) and zips' '__MACOSX' folders."
+    return name.startswith('.') or name == '__MACOSX'
+
+def _is_image_file(p: Path) -> bool: return p.suffix.lower() in IMAGE_EXTENSIONS and not _is_hidden(p.name)
 
 def _files_under(folder: Path) -> list[Path]:
-    "Every file under `folder`, recursively, skipping hidden folders; sorted."
-    found = []
+    "Every file under `folder`, recursively, skipping hidden folders, following links to folders but not back up into `folder` or above it, nor into a folder twice; sorted."
+    top, found, walked = os.path.realpath(folder), [], set()
+    def new(d: str) -> bool:
+        real = os.path.realpath(d)
+        return real not in walked and not (top + os.sep).startswith(os.path.join(real, ''))  # a link to `top` or above it would loop
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = [d for d in dirnames if not d.startswith('.')]
+        walked.add(os.path.realpath(dirpath))
+        dirnames[:] = [d for d in dirnames if not _is_hidden(d) and new(os.path.join(dirpath, d))]
         found += [Path(dirpath)/f for f in filenames]
     return sorted(found)
 
@@ -99,7 +119,7 @@ def scan_image_folder(root,  # a folder with one subfolder of images per class: 
     root = Path(root)
     if not root.exists(): raise ValueError(f"Image folder {root} does not exist: check the path (relative paths start at {Path.cwd()}).")
     if not root.is_dir(): raise ValueError(f"{root} is a file, not a folder: pass the folder that holds one subfolder per class.")
-    class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith('.')), key=lambda d: d.name)
+    class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not _is_hidden(d.name)), key=lambda d: d.name)
     loose = [p for p in root.iterdir() if p.is_file()]
     if not class_dirs:
         hint = f" It holds {len(loose)} files directly: move each into its class's subfolder." if loose else ""
@@ -116,7 +136,7 @@ def scan_image_folder(root,  # a folder with one subfolder of images per class: 
     if len(class_dirs) < 2:
         raise ValueError(f"{root} has only one class folder ('{class_dirs[0].name}'), and a classifier needs at least two: "
                          f"put each class's images in its own subfolder of {root}.")
-    if ignored: warnings.warn(f"Ignored {len(ignored)} files under {root} without an image extension: {_short_list(ignored, root)}", stacklevel=2)
+    if ignored: warnings.warn(f"Ignored {len(ignored)} files under {root} that are hidden or have no image extension: {_short_list(ignored, root)}", stacklevel=2)
     return items, [d.name for d in class_dirs]
 
 # %% ../nbs/02_data.ipynb #e9a76e56

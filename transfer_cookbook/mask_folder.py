@@ -15,7 +15,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
-from .data import BadImageError, BadImagesError, load_image, _to_8bit, _plain_reason
+from .data import BadImageError, BadImagesError, load_image, _broken_link, _to_8bit, _plain_reason, _upright
 from .env import seed_everything
 from .learner import Learner, save_weights, load_weights
 from .models import load_backbone
@@ -38,7 +38,8 @@ def scan_mask_folder(root,  # a folder holding `images/` and `masks/`
         if not (root/sub).is_dir():
             raise ValueError(f"{root} has no {sub}/ folder. Expected {root/'images'/'NAME.png'} and {root/'masks'/'NAME.png'}: "
                              "one image and one mask of the same name per example.")
-    listing = lambda sub: sorted(p for p in (root/sub).iterdir() if p.is_file() and not p.name.startswith('.') and p.suffix.lower() in IMAGE_SUFFIXES)
+    is_file = lambda p: p.is_file() or (p.is_symlink() and not p.exists())  # a broken link is listed, and refused by name when read
+    listing = lambda sub: sorted(p for p in (root/sub).iterdir() if is_file(p) and not p.name.startswith('.') and p.suffix.lower() in IMAGE_SUFFIXES)
     images, masks = {}, {}
     for found, sub in ((images, 'images'), (masks, 'masks')):
         for p in listing(sub): found.setdefault(p.stem, []).append(p)
@@ -53,13 +54,14 @@ def read_mask_image(path,  # an image file: 8-bit, 16-bit or float, greyscale or
                     ) -> np.ndarray:
     "The image at `path` as (H, W, 3) uint8: 8-bit as it is; 16-bit and float scaled from the image's own min to max."
     path = Path(path)
+    if (why := _broken_link(path)): raise BadImageError(path, why)
     if not path.is_file(): raise FileNotFoundError(f"No file at {path}")
     if path.stat().st_size == 0: raise BadImageError(path, f"the file is empty (0 bytes). {_REDO}")
     try:
         with Image.open(path) as im:
             im.load()
             if im.mode.startswith('I') or im.mode == 'F':
-                a = np.asarray(im, dtype=np.float64)
+                a = np.asarray(_upright(im), dtype=np.float64)
                 if not np.isfinite(a).all():
                     raise BadImageError(path, f"{int((~np.isfinite(a)).sum())} pixels are NaN or infinite: export the image again.")
                 return np.repeat(_to_8bit(a, a.min(), a.max())[..., None], 3, axis=2)
@@ -72,6 +74,7 @@ def read_mask(path,  # a label PNG: pixel value = class index
               ) -> np.ndarray:
     "The mask at `path` as (H, W) int64 class indices; colour (RGB) and lossy (JPEG) masks are refused with what to do."
     path = Path(path)
+    if (why := _broken_link(path)): raise BadImageError(path, why)
     if not path.is_file(): raise FileNotFoundError(f"No file at {path}")
     if path.suffix.lower() != '.png':
         raise BadImageError(path, f"masks must be PNG files ({path.suffix} is not): a JPEG's compression changes label values "
@@ -79,6 +82,7 @@ def read_mask(path,  # a label PNG: pixel value = class index
     try:
         with Image.open(path) as im: im.load(); mode, a = im.mode, np.asarray(im)
     except Exception as e: raise BadImageError(path, f"{_plain_reason(path, e)}. {_REDO}") from e
+    if mode == 'LA': a = a[..., 0]  # greyscale with an alpha channel (GIMP, Photoshop): the grey values, as for RGBA below
     if mode in ('RGB', 'RGBA'):
         if (a[..., 0] == a[..., 1]).all() and (a[..., 0] == a[..., 2]).all(): a = a[..., 0]
         else:
@@ -235,6 +239,12 @@ def predict_mask_files(model: UNet,  # from `train_segmenter` or `load_segmenter
     "The predicted class map (H, W) int64 of each image, at the image's own size."
     paths, size = [Path(p) for p in paths], tuple(model.meta['size'])
     if out_dir is not None:
+        same = Counter(p.stem.casefold() for p in paths)  # a.png and A.jpg: one file on macOS and Windows
+        clash = [[p for p in paths if p.stem.casefold() == s] for s, n in same.items() if n > 1]
+        if clash:
+            raise ValueError(f"{len(clash[0])} files would be written as one mask, '{clash[0][0].stem}.png' in {out_dir} "
+                             f"({', '.join(str(p) for p in clash[0])}){f', and {len(clash) - 1} more names too' if len(clash) > 1 else ''}: "
+                             "nothing was written. Rename them, or predict each folder into its own out_dir.")
         out_dir = Path(out_dir); taken = [out_dir/f'{p.stem}.png' for p in paths if (out_dir/f'{p.stem}.png').exists()]
         if taken: raise FileExistsError(f"{len(taken)} masks already exist in {out_dir} (e.g. {taken[0].name}); nothing was written. Choose another folder.")
     model.eval(); masks = []

