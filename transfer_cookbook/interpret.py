@@ -9,6 +9,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats
 import torch
 import torch.nn.functional as F
 from matplotlib.ticker import MaxNLocator
@@ -16,7 +17,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['confusion_matrix', 'plot_confusion_matrix', 'per_class_accuracy', 'most_confident_mistakes', 'plot_images',
-           'grad_cam', 'show_grad_cam', 'plot_learning_curves']
+           'grad_cam', 'show_grad_cam', 'plot_learning_curves', 'mean_interval', 'paired_difference', 'seed_table']
 
 # %% ../nbs/05_interpret.ipynb #8648861b
 def _to_numpy(a) -> np.ndarray:
@@ -194,3 +195,36 @@ def plot_learning_curves(history,  # a `Learner.fit` history, or {label: history
     if metric is not None: axs[1].set(title=f'validation {metric}', xlabel='epoch', ylabel=metric)
     for a in axs: a.xaxis.set_major_locator(MaxNLocator(integer=True)); a.legend(fontsize=8)
     return axs
+
+# %% ../nbs/05_interpret.ipynb #1129bf02
+def mean_interval(values,  # one score per run (per seed)
+                  level: float = 0.95,  # coverage of the interval for the mean
+                  ) -> dict:
+    "Mean, standard deviation, standard error and Student's t-interval for the mean of a few runs' scores."
+    v = np.asarray(values, dtype=float).ravel()
+    if len(v) == 0 or np.isnan(v).any(): raise ValueError(f"mean_interval needs one or more scores and no NaN, got {v}.")
+    n, mean = len(v), float(v.mean())
+    if n == 1: return dict(mean=mean, sd=np.nan, se=np.nan, lo=np.nan, hi=np.nan, n=1)  # one run: no spread to measure
+    sd = float(v.std(ddof=1)); se = sd / math.sqrt(n)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+    return dict(mean=mean, sd=sd, se=se, lo=mean - half, hi=mean + half, n=n)
+
+def paired_difference(a,  # scores of method A, one per seed
+                      b,  # scores of method B for the same seeds, in the same order
+                      level: float = 0.95,
+                      ) -> dict:
+    "`mean_interval` of A - B seed by seed, with z = mean / standard error (A beats B when z > 2)."
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape: raise ValueError(f"paired_difference needs one score per seed on both sides, got {len(a)} and {len(b)}.")
+    r = mean_interval(a - b, level)
+    r['z'] = r['mean'] / r['se'] if r['se'] > 0 else np.sign(r['mean']) * np.inf if r['n'] > 1 else np.nan
+    return r
+
+def seed_table(runs: pd.DataFrame,  # one row per run
+               by: list,  # the columns that name a comparison cell, e.g. ['labelled_slices', 'method']
+               value: str,  # the score column
+               level: float = 0.95,
+               ) -> pd.DataFrame:
+    "One row per group of `by`: `mean_interval` of `value` over the group's runs."
+    return pd.DataFrame([{**dict(zip(by, k if isinstance(k, tuple) else (k,))), **mean_interval(g[value], level)}
+                         for k, g in runs.groupby(by, sort=False)])

@@ -4,7 +4,7 @@
 
 # %% ../nbs/41_unet_transfer.ipynb #d8e5226b
 from __future__ import annotations
-import time
+import itertools, time
 
 import numpy as np
 import matplotlib.pyplot as plt
@@ -227,8 +227,8 @@ def predict_masks(model: nn.Module,  # a segmentation model returning logits (N,
 
 # %% ../nbs/41_unet_transfer.ipynb #6479809e
 def spread_pick(indices: np.ndarray,  # candidate slice indices, in order along the stack
-                n: int,  # how many to pick
-                ) -> np.ndarray:
+            n: int,  # how many to pick
+            ) -> np.ndarray:
     "`n` of `indices`, one from the middle of each of `n` equal parts (all of them if n >= len(indices))."
     indices = np.asarray(indices)
     if n < 1: raise ValueError(f"n must be at least 1, got {n}.")
@@ -236,25 +236,26 @@ def spread_pick(indices: np.ndarray,  # candidate slice indices, in order along 
     return indices[((np.arange(n) + 0.5) * len(indices) / n).astype(int)]
 
 def dice_curve(images: np.ndarray, labels: np.ndarray,  # all slices and their class maps
-               split: dict,  # slab split with 'train', 'valid' and 'test' indices (lesson 40's `slab_split`)
-               sizes=(2, 5, 10, None),  # labelled training slices per run; None means all
-               methods=UNET_METHODS,
-               n_classes: int = 3,
-               **kwargs,  # passed to `train_unet` (steps, batch_size, lr, ...)
-               ) -> tuple[pd.DataFrame, dict]:
-    "Test Dice and IoU per class of each method at each number of labelled slices, and the trained models."
+           split: dict,  # slab split with 'train', 'valid' and 'test' indices (lesson 40's `slab_split`)
+           sizes=(2, 5, 10, None),  # labelled training slices per run; None means all
+           methods=UNET_METHODS,
+           n_classes: int = 3,
+           seeds=(0,),  # one run per seed of every method at every size; the models kept are the first seed's
+           **kwargs,  # passed to `train_unet` (steps, batch_size, lr, ...)
+           ) -> tuple[pd.DataFrame, dict]:
+    "Test Dice and IoU per class of each run (method x labelled slices x seed), and the first seed's trained models."
     rows, models = [], {}
     te = split['test']
-    for n in sizes:
+    for n, seed, m in itertools.product(sizes, seeds, methods):
         pick = spread_pick(split['train'], n or len(split['train']))
-        for m in methods:
-            res, learn = train_unet(m, images[pick], labels[pick], (images[split['valid']], labels[split['valid']]),
-                                    n_classes=n_classes, **kwargs)
-            pred = predict_masks(learn.model, images[te])
-            dice, iou = dice_per_class(pred, labels[te], n_classes), iou_per_class(pred, labels[te], n_classes)
-            res.update(dice=float(np.nanmean(dice[1:])), **{f'dice {c}': float(d) for c, d in enumerate(dice)},
-                       **{f'iou {c}': float(v) for c, v in enumerate(iou)})
-            rows.append(res); models[(m, len(pick))] = learn.model
+        res, learn = train_unet(m, images[pick], labels[pick], (images[split['valid']], labels[split['valid']]),
+                                n_classes=n_classes, seed=seed, **kwargs)
+        pred = predict_masks(learn.model, images[te])
+        dice, iou = dice_per_class(pred, labels[te], n_classes), iou_per_class(pred, labels[te], n_classes)
+        res.update(dice=float(np.nanmean(dice[1:])), **{f'dice {c}': float(d) for c, d in enumerate(dice)},
+                   **{f'iou {c}': float(v) for c, v in enumerate(iou)})
+        rows.append(dict(res, seed=seed))
+        if seed == seeds[0]: models[(m, len(pick))] = learn.model
     return pd.DataFrame(rows), models
 
 # %% ../nbs/41_unet_transfer.ipynb #71fb784c
