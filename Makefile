@@ -2,6 +2,8 @@
 # and a warm re-run takes about a second.
 SHELL := bash
 PY := .venv/bin/python
+# make course JOBS=2: two notebooks side by side, one torch thread each (their seconds are then marked as such)
+JOBS ?= 1
 
 .PHONY: setup course site readme test lab bench clean
 
@@ -13,7 +15,7 @@ setup:
 # A notebook that fails does not stop the rest: the site is still built (the failed page says so at its top),
 # and make exits non-zero with the list of failures.
 course: setup
-	@status=0; $(PY) tools/run_course.py || status=$$?; \
+	@status=0; $(PY) tools/run_course.py --jobs $(JOBS) || status=$$?; \
 	$(PY) tools/build_site.py --allow-errors || exit $$?; \
 	if [ $$status -ne 0 ]; then echo "make course: the site is built in _build/site/, but notebooks failed" \
 	  "(listed above; their pages carry an error banner)." >&2; fi; \

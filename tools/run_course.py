@@ -7,8 +7,14 @@ and the summary of those results to _build/summary.md. nbs/ itself is never writ
     .venv/bin/python tools/run_course.py --quick        # small budgets, as the tests use
     .venv/bin/python tools/run_course.py --only '1*'    # only the notebooks whose names match
     .venv/bin/python tools/run_course.py --build-dir /tmp/b   # executed/, results/, summary.md under /tmp/b
+    .venv/bin/python tools/run_course.py --jobs 2       # two notebooks side by side, one torch thread each
+
+With --jobs N, notebooks run side by side in N kernels, each with cores/N torch threads; a notebook that reads other
+lessons' saved results (the summary page) runs after all of them. Seconds measured that way are marked as such.
 """
 import argparse, fcntl, fnmatch, json, os, re, signal, sys, time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+import multiprocessing
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -64,10 +70,24 @@ def where(nb, index):
     return f"cell {index + 1} ({first_line.strip()[:60]!r})"
 
 
-def run_notebook(path, skip_flags, timeout):
+def reads_other_results(path):
+    "True if the notebook reads lessons' saved results (`course_curves`, or `load_results` of another notebook)."
+    code = '\n'.join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'code')
+    names = re.findall(r"load_results\(\s*['\"]([^'\"]+)['\"]", code)
+    return 'course_curves(' in code or any(n != path.stem for n in names)
+
+
+def timed_run(path, skip_flags, timeout, executed):
+    "`run_notebook` with its wall-clock seconds: (ok, error message, seconds). Top-level, so a worker process can run it."
+    start = time.time()
+    ok, err = run_notebook(path, skip_flags, timeout, executed)
+    return ok, err, time.time() - start
+
+
+def run_notebook(path, skip_flags, timeout, executed=None):
     "Execute `path` in a fresh kernel with cwd = its folder; write the executed copy; return (ok, error message)."
     nb = nbformat.read(path, as_version=4)
-    out = EXECUTED/path.relative_to(NBS)
+    out = (executed or EXECUTED)/path.relative_to(NBS)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not any(c.cell_type == 'code' for c in nb.cells):  # a page of prose (the home page): nothing to run
         nbformat.write(nb, out)
@@ -126,10 +146,12 @@ def result_lines(d, depth=0):
         else: yield f"{pad}- {k}: {fmt(v)}"
 
 
-def summary(runs, quick):
+def summary(runs, quick, jobs=1):
     "Markdown: how each notebook ran, then every lesson's saved results."
-    lines = [f"# Transfer Cookbook: course run ({'quick' if quick else 'full'} mode)", '',
-             '| notebook | status | seconds |', '|---|---|---|']
+    lines = [f"# Transfer Cookbook: course run ({'quick' if quick else 'full'} mode)", '']
+    if jobs > 1: lines += [f"{jobs} notebooks ran side by side: their seconds, and the training times they report, "
+                           "were measured beside another run.", '']
+    lines += ['| notebook | status | seconds |', '|---|---|---|']
     lines += [f"| {name} | {'ok' if ok else 'FAILED'} | {secs:.0f} |" for name, ok, secs, _ in runs]
     files = sorted(RESULTS.glob('*.json'))
     if not files: lines += ['', '(no lesson saved results)']
@@ -148,6 +170,8 @@ def main():
     ap.add_argument('--timeout', type=int, default=1800, help='seconds one cell may run (default 1800)')
     ap.add_argument('--build-dir', type=Path, default=BUILD, metavar='DIR',
                     help='where executed/, results/ and summary.md go (default _build/)')
+    ap.add_argument('--jobs', type=int, default=1, metavar='N',
+                    help='notebooks executed side by side, each kernel with cores/N threads (default 1)')
     args = ap.parse_args()
     BUILD = args.build_dir.resolve()
     EXECUTED, RESULTS = BUILD/'executed', BUILD/'results'
@@ -172,21 +196,33 @@ def main():
     os.environ.setdefault('PYDEVD_DISABLE_FILE_VALIDATION', '1')
     RESULTS.mkdir(parents=True, exist_ok=True)
 
-    print(f"Running {len(nbs)} notebook(s) in {'quick' if args.quick else 'full'} mode -> "
-          f"{shown(EXECUTED)}/", flush=True)
-    runs, failures = [], []
-    for i, path in enumerate(nbs, 1):
-        name = str(path.relative_to(NBS).with_suffix(''))
-        (RESULTS/f'{path.stem}.json').unlink(missing_ok=True)  # no numbers left over from an earlier run
-        print(f"[{i}/{len(nbs)}] {name} ...", end=' ', flush=True)
-        start = time.time()
-        ok, err = run_notebook(path, skip_flags, args.timeout)
-        secs = time.time() - start
-        print(f"{'ok' if ok else 'FAILED'} ({secs:.1f} s)" + ('' if ok else f"\n      {err}"), flush=True)
-        runs.append((name, ok, secs, err))
-        if not ok: failures.append((name, err))
+    jobs = max(1, min(args.jobs, len(nbs)))
+    if jobs > 1:  # never more threads than cores: OpenMP threads waiting on each other slow training many-fold
+        os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
+    print(f"Running {len(nbs)} notebook(s) in {'quick' if args.quick else 'full'} mode"
+          f"{f', {jobs} at a time' if jobs > 1 else ''} -> {shown(EXECUTED)}/", flush=True)
+    for path in nbs: (RESULTS/f'{path.stem}.json').unlink(missing_ok=True)  # no numbers left from an earlier run
+    label = lambda path: str(path.relative_to(NBS).with_suffix(''))
+    done = {}
+    def report(path, ok, err, secs, started=False):  # started: the "[i/n] name ..." part is already printed
+        done[path] = (label(path), ok, secs, err)
+        print(('' if started else f"[{len(done)}/{len(nbs)}] {label(path)} ... ") + f"{'ok' if ok else 'FAILED'} ({secs:.1f} s)"
+              + ('' if ok else f"\n      {err}"), flush=True)
+    # readers of other lessons' results (the summary page) go after everything they could read
+    waves = [[p for p in nbs if not reads_other_results(p)], [p for p in nbs if reads_other_results(p)]]
+    for wave in waves:
+        if jobs == 1:
+            for path in wave:
+                print(f"[{len(done) + 1}/{len(nbs)}] {label(path)} ...", end=' ', flush=True)
+                report(path, *timed_run(path, skip_flags, args.timeout, EXECUTED), started=True)
+            continue
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn')) as pool:
+            futures = {pool.submit(timed_run, path, skip_flags, args.timeout, EXECUTED): path for path in wave}
+            for f in as_completed(futures): report(futures[f], *f.result())
+    runs = [done[p] for p in nbs]
+    failures = [(n, err) for n, ok, _, err in runs if not ok]
 
-    text = summary(runs, args.quick)
+    text = summary(runs, args.quick, jobs)
     (BUILD/'summary.md').write_text(text)
     print('\n' + text + f"\n(written to {shown(BUILD/'summary.md')})")
     if failures:
