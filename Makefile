@@ -2,20 +2,23 @@
 # and a warm re-run takes about a second.
 SHELL := bash
 PY := .venv/bin/python
-# make course JOBS=2: two notebooks side by side, one torch thread each (their seconds are then marked as such)
+# make course JOBS=2: two notebooks side by side, one torch thread each (their seconds are then marked as such);
+# make course FORCE=1: execute every notebook, even those the cache (_build/cache/) holds
 JOBS ?= 1
+FORCE ?=
 
 .PHONY: setup course site readme test lab bench clean
 
 setup:
 	bash tools/setup.sh
 
-# Execute every lesson on the offline defaults into _build/executed/ (summary in _build/summary.md),
+# Execute every lesson on the offline defaults into _build/executed/ (summary in _build/summary.md; a notebook whose
+# code, imported library code and inputs did not change since the last run is restored from the cache instead),
 # then build the website from those executed notebooks into _build/site/ (and README.md from nbs/index.ipynb).
 # A notebook that fails does not stop the rest: the site is still built (the failed page says so at its top),
 # and make exits non-zero with the list of failures.
 course: setup
-	@status=0; $(PY) tools/run_course.py --jobs $(JOBS) || status=$$?; \
+	@status=0; $(PY) tools/run_course.py --jobs $(JOBS) $(if $(FORCE),--force) || status=$$?; \
 	$(PY) tools/build_site.py --allow-errors || exit $$?; \
 	if [ $$status -ne 0 ]; then echo "make course: the site is built in _build/site/, but notebooks failed" \
 	  "(listed above; their pages carry an error banner)." >&2; fi; \

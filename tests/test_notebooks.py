@@ -1,18 +1,18 @@
-"""Every notebook in nbs/ runs top to bottom through nbdev's own test machinery, in quick mode.
+"""Every notebook in nbs/ runs top to bottom in quick mode, in a real Jupyter kernel.
 
-One pytest test per notebook, so a failure names its notebook and the run ends with pytest's summary line.
-Cells tagged with a flag from settings.ini's `tst_flags` (`#| slow`) and `#| eval: false` cells are skipped,
-exactly as `nbdev_test` skips them.
+The execution is the one conftest.py starts after collection (tools/run_course.py --quick --jobs 2): each notebook
+is executed once, and the same executed copies become the website that test_site.py checks. One pytest test per
+notebook waits for that notebook's verdict, so a failure names its notebook, the cell and the traceback, and the run
+ends with pytest's summary line. Cells tagged with a flag from settings.ini's `tst_flags` (`#| slow`) and
+`#| eval: false` cells are skipped, as nbdev's own test runner skips them.
 """
 from pathlib import Path
 
 import pytest
-from nbdev.config import get_config
-from nbdev.test import test_nb as run_notebook  # aliased: pytest would collect `test_nb`
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb')
-                   if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_'))
+                   if '.ipynb_checkpoints' not in p.parts and not any(part.startswith(('_', '.')) for part in p.relative_to(ROOT/'nbs').parts))
 
 
 def test_there_are_notebooks():
@@ -20,8 +20,8 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize('nb', NOTEBOOKS, ids=[str(p.relative_to(ROOT/'nbs')) for p in NOTEBOOKS])
-def test_notebook_runs(nb, capsys):
-    ok, secs = run_notebook(nb, skip_flags=get_config(ROOT).tst_flags.split(), basepath=ROOT)
-    if not ok:
-        err = capsys.readouterr().err
-        pytest.fail(f'{nb.name} failed after {secs:.0f}s:\n{err[-6000:]}', pytrace=False)
+def test_notebook_runs(nb, course_run):
+    s = course_run.status(nb)
+    if not s['ok']:
+        pytest.fail(f"{nb.name} failed in quick mode after {s['seconds']:.0f} s: {s['error']}\n{s['traceback'][-6000:]}\n"
+                    f"(executed copy: {course_run.quick/'executed'/nb.relative_to(ROOT/'nbs')})", pytrace=False)

@@ -74,18 +74,10 @@ def test_a_failed_notebook_is_marked_on_its_page():
 
 # --- the built site ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope='session')
-def site(request):
-    "The built site's folder and the build's figures (waits for the build started in conftest.py)."
-    build = request.config.stash.get(SITE_BUILD, None)
-    if build is None: pytest.fail('the site build was not started (conftest.py starts it)')
-    proc, build_dir, log = build
-    proc.wait()
-    if proc.returncode: pytest.fail(f'tools/build_site.py failed:\n{log.read_text()[-5000:]}', pytrace=False)
-    figures = json.loads((build_dir/'site-build.json').read_text())
-    return build_dir/'site', figures
-
-
-from conftest import SITE_BUILD  # noqa: E402
+def site(course_run):
+    "The built site's folder and the build's figures (waits for the build in the course run that conftest.py starts)."
+    figures = course_run.wait_for(course_run.quick/'site-build.json', 'a built website (tools/build_site.py)')
+    return course_run.quick/'site', json.loads(figures.read_text())
 
 
 @pytest.fixture(scope='session')

@@ -8,11 +8,16 @@ and the summary of those results to _build/summary.md. nbs/ itself is never writ
     .venv/bin/python tools/run_course.py --only '1*'    # only the notebooks whose names match
     .venv/bin/python tools/run_course.py --build-dir /tmp/b   # executed/, results/, summary.md under /tmp/b
     .venv/bin/python tools/run_course.py --jobs 2       # two notebooks side by side, one torch thread each
+    .venv/bin/python tools/run_course.py --force        # execute everything, even what the cache holds
+
+Executed notebooks are cached (jupyter-cache, in BUILD/cache/): a notebook runs again only when its code cells,
+the library modules it imports (directly or through other modules), the mode or, for a page that reads other lessons' results, those results
+changed; a hit restores the executed copy and the results it saved.
 
 With --jobs N, notebooks run side by side in N kernels, each with cores/N torch threads; a notebook that reads other
 lessons' saved results (the summary page) runs after all of them. Seconds measured that way are marked as such.
 """
-import argparse, fcntl, fnmatch, json, os, re, signal, sys, time
+import argparse, copy, fcntl, fnmatch, hashlib, json, os, re, shutil, signal, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 import multiprocessing
 from configparser import ConfigParser
@@ -22,6 +27,9 @@ try:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.cache.main import NbArtifacts
 except ImportError as e:
     sys.exit(f"{e}: run this with the project's Python, .venv/bin/python (create it with `make setup`).")
 
@@ -74,7 +82,8 @@ def reads_other_results(path):
     "True if the notebook reads lessons' saved results (`course_curves`, or `load_results` of another notebook)."
     code = '\n'.join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'code')
     names = re.findall(r"load_results\(\s*['\"]([^'\"]+)['\"]", code)
-    return 'course_curves(' in code or any(n != path.stem for n in names)
+    lessons = {p.stem for p in NBS.rglob('*.ipynb')} - {path.stem}
+    return 'course_curves(' in code or bool(lessons & set(names))
 
 
 def timed_run(path, skip_flags, timeout, executed):
@@ -115,6 +124,92 @@ def run_notebook(path, skip_flags, timeout, executed=None):
     return err is None, err
 
 
+ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
+
+
+def traceback_of(executed):
+    "The traceback of the error an executed notebook holds (colour codes stripped), or ''."
+    try: nb = nbformat.read(executed, as_version=4)
+    except Exception: return ''
+    errors = [o for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', []) if o.output_type == 'error']
+    return ANSI.sub('', '\n'.join(errors[-1].traceback)) if errors else ''
+
+
+def write_status(path, ok, err, secs, executed):
+    "`executed`/NAME.status.json: how a notebook's run ended, for whoever waits on it (the test suite)."
+    out = (executed/path.relative_to(NBS)).with_suffix('.status.json')
+    tb = '' if ok else traceback_of(executed/path.relative_to(NBS))
+    tmp = out.with_name(out.name + '.tmp')
+    tmp.write_text(json.dumps(dict(notebook=path.stem, ok=ok, error=err, seconds=round(secs, 1), traceback=tb[-8000:])))
+    tmp.replace(out)  # atomic: a reader never sees half a file
+
+
+# --- the cache of executed notebooks ---------------------------------------------------------------------------------
+def digest(files):
+    "sha256 over the names and contents of `files`."
+    h = hashlib.sha256()
+    for f in sorted(files): h.update(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f.name).encode()); h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def library_files(code):
+    "The library's files that `code` imports, directly or through other modules of the library (plus its assets)."
+    pkg = ROOT/'transfer_cookbook'
+    def refs(text):  # module names named by `from transfer_cookbook.X import`, `from .X import`, `from . import X, Y`
+        found = set(re.findall(r'(?:from|import)\s+transfer_cookbook\.([a-z_0-9]+)', text))
+        found |= set(re.findall(r'from\s+\.([a-z_0-9]+)\s+import', text))
+        for names in re.findall(r'from\s+(?:\.|transfer_cookbook)\s+import\s+([a-z_0-9, ]+)', text): found |= {n.strip() for n in names.split(',')}
+        return {m for m in found if (pkg/f'{m}.py').exists()}
+    todo, seen = refs(code), set()
+    while todo:
+        m = todo.pop(); seen.add(m)
+        todo |= refs((pkg/f'{m}.py').read_text()) - seen
+    assets = [p for p in (pkg/'assets').rglob('*') if p.is_file()] if (pkg/'assets').exists() else []
+    return [pkg/'__init__.py', *(pkg/f'{m}.py' for m in seen), *assets]
+
+
+def cache_key(path, quick, skip_flags, results):
+    "What, besides the notebook's code, decides what executing it gives: the library code it imports, mode, results read."
+    code = '\n'.join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'code')
+    lib = digest(library_files(code))
+    read = digest(p for p in results.glob('*.json') if p.stem != path.stem) if reads_other_results(path) else '-'
+    return f"# run_course cache key: mode={'quick' if quick else 'full'} skip={','.join(sorted(skip_flags)) or '-'} library={lib} results_read={read}"
+
+
+def keyed(nb, key):
+    "`nb` as the cache sees it: the key as a first code cell, no kernelspec, cells' metadata reduced to their tags."
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop('kernelspec', None)
+    for c in nb.cells:
+        tags = c.metadata.get('tags')
+        c.metadata = nbformat.from_dict({'tags': tags} if tags else {})
+    nb.cells.insert(0, nbformat.v4.new_code_cell(key, id='run-course-cache-key'))
+    return nb
+
+
+def from_cache(cache, path, key, skip_flags, executed, results):
+    "On a hit: write the cached executed copy and the results it saved; return True. On a miss: False."
+    source = nbformat.read(path, as_version=4)
+    mark_skipped_cells(source, skip_flags)  # as run_notebook tags them before executing
+    try: pk, nb = cache.merge_match_into_notebook(keyed(source, key))
+    except KeyError: return False
+    del nb.cells[0]  # the key
+    out = executed/path.relative_to(NBS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    with cache.cache_artefacts_temppath(pk) as folder:
+        for f in Path(folder).glob('*.json'): shutil.copy2(f, results/f.name)
+    return True
+
+
+def to_cache(cache, path, key, executed, results):
+    "Keep a successful execution (and the results file it saved) for the next run."
+    nb = keyed(nbformat.read(executed/path.relative_to(NBS), as_version=4), key)
+    saved = [results/f'{path.stem}.json'] if (results/f'{path.stem}.json').exists() else []
+    cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), artifacts=NbArtifacts(saved, in_folder=results)),
+                                check_validity=False, overwrite=True)
+
+
 def fmt(v):
     "A value for the summary: floats to 3 significant digits, long lists shortened."
     if isinstance(v, float): return f'{v:.3g}'
@@ -152,7 +247,8 @@ def summary(runs, quick, jobs=1):
     if jobs > 1: lines += [f"{jobs} notebooks ran side by side: their seconds, and the training times they report, "
                            "were measured beside another run.", '']
     lines += ['| notebook | status | seconds |', '|---|---|---|']
-    lines += [f"| {name} | {'ok' if ok else 'FAILED'} | {secs:.0f} |" for name, ok, secs, _ in runs]
+    lines += [f"| {name} | {'ok' if ok else 'FAILED'}{' (cached)' if hit else ''} | {'-' if hit else f'{secs:.0f}'} |"
+              for name, ok, secs, _, hit in runs]
     files = sorted(RESULTS.glob('*.json'))
     if not files: lines += ['', '(no lesson saved results)']
     for f in files:
@@ -170,6 +266,7 @@ def main():
     ap.add_argument('--timeout', type=int, default=1800, help='seconds one cell may run (default 1800)')
     ap.add_argument('--build-dir', type=Path, default=BUILD, metavar='DIR',
                     help='where executed/, results/ and summary.md go (default _build/)')
+    ap.add_argument('--force', action='store_true', help='execute every notebook, even those the cache holds')
     ap.add_argument('--jobs', type=int, default=1, metavar='N',
                     help='notebooks executed side by side, each kernel with cores/N threads (default 1)')
     args = ap.parse_args()
@@ -201,16 +298,27 @@ def main():
         os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
     print(f"Running {len(nbs)} notebook(s) in {'quick' if args.quick else 'full'} mode"
           f"{f', {jobs} at a time' if jobs > 1 else ''} -> {shown(EXECUTED)}/", flush=True)
-    for path in nbs: (RESULTS/f'{path.stem}.json').unlink(missing_ok=True)  # no numbers left from an earlier run
+    for path in nbs:  # no numbers or verdicts left from an earlier run
+        (RESULTS/f'{path.stem}.json').unlink(missing_ok=True)
+        (EXECUTED/path.relative_to(NBS)).with_suffix('.status.json').unlink(missing_ok=True)
     label = lambda path: str(path.relative_to(NBS).with_suffix(''))
-    done = {}
-    def report(path, ok, err, secs, started=False):  # started: the "[i/n] name ..." part is already printed
-        done[path] = (label(path), ok, secs, err)
-        print(('' if started else f"[{len(done)}/{len(nbs)}] {label(path)} ... ") + f"{'ok' if ok else 'FAILED'} ({secs:.1f} s)"
+    cache, keys, done = get_cache(str(BUILD/'cache')), {}, {}
+    def report(path, ok, err, secs, started=False, cached=False):  # started: "[i/n] name ..." is already printed
+        done[path] = (label(path), ok, secs, err, cached)
+        write_status(path, ok, err, secs, EXECUTED)
+        if ok and not cached: to_cache(cache, path, keys[path], EXECUTED, RESULTS)
+        print(('' if started else f"[{len(done)}/{len(nbs)}] {label(path)} ... ")
+              + ('ok (cached)' if cached else f"{'ok' if ok else 'FAILED'} ({secs:.1f} s)")
               + ('' if ok else f"\n      {err}"), flush=True)
+    def cached(path):  # a cache hit is reported at once and not executed
+        keys[path] = cache_key(path, args.quick, skip_flags, RESULTS)
+        if args.force or not from_cache(cache, path, keys[path], skip_flags, EXECUTED, RESULTS): return False
+        report(path, True, None, 0.0, cached=True)
+        return True
     # readers of other lessons' results (the summary page) go after everything they could read
     waves = [[p for p in nbs if not reads_other_results(p)], [p for p in nbs if reads_other_results(p)]]
     for wave in waves:
+        wave = [p for p in wave if not cached(p)]
         if jobs == 1:
             for path in wave:
                 print(f"[{len(done) + 1}/{len(nbs)}] {label(path)} ...", end=' ', flush=True)
@@ -220,7 +328,7 @@ def main():
             futures = {pool.submit(timed_run, path, skip_flags, args.timeout, EXECUTED): path for path in wave}
             for f in as_completed(futures): report(futures[f], *f.result())
     runs = [done[p] for p in nbs]
-    failures = [(n, err) for n, ok, _, err in runs if not ok]
+    failures = [(n, err) for n, ok, _, err, _ in runs if not ok]
 
     text = summary(runs, args.quick, jobs)
     (BUILD/'summary.md').write_text(text)
