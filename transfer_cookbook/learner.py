@@ -12,17 +12,19 @@ import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
+import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 from tqdm.auto import tqdm
 
 from .env import get_device, is_quick
 
 # %% auto #0
 __all__ = ['split_batch', 'to_device', 'run_model', 'accuracy', 'set_trainable', 'param_groups', 'spread_lr', 'Learner',
-           'get_preds', 'validate', 'save_weights', 'load_weights', 'fit', 'cache_features', 'steps_to_epochs',
-           'fine_tune', 'lr_find', 'plot_lr_find']
+           'get_preds', 'validate', 'save_weights', 'load_weights', 'distributed', 'ShardedBatches', 'fit',
+           'cache_features', 'steps_to_epochs', 'fine_tune', 'lr_find', 'plot_lr_find']
 
 # %% ../nbs/04_learner.ipynb #85440a51
 def split_batch(batch) -> tuple:
@@ -180,6 +182,34 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
                          "The model was left unchanged; the file was not modified.")
     model.load_state_dict(state); return model
 
+# %% ../nbs/04_learner.ipynb #e0299a9f
+def distributed() -> tuple[int, int]:
+    "(rank, world size) of this process: (0, 1) alone; under torchrun / accelerate launch it joins their process group."
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and not dist.is_initialized():
+        if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+class ShardedBatches(Sampler):
+    "This process's slice of every batch `sampler` would give one process with `world` x `batch_size` items per step."
+    def __init__(self, sampler, batch_size: int, rank: int, world: int):
+        self.sampler, self.batch_size, self.rank, self.world = sampler, batch_size, rank, world
+    def _slices(self, n):  # this rank's share of each global batch; a short last batch is split as evenly as it goes
+        for start in range(0, n, self.batch_size * self.world):
+            size = min(self.batch_size * self.world, n - start)
+            cuts = [start + size * r // self.world for r in range(self.world + 1)]
+            a, b = cuts[self.rank], cuts[self.rank + 1]
+            yield (a, b) if b > a else (start, start + 1)  # never an empty share: DDP needs every process to step
+    def __iter__(self):
+        order = list(self.sampler)  # every process draws the same order: they share the seed
+        for a, b in self._slices(len(order)): yield from order[a:b]
+    def __len__(self): return sum(b - a for a, b in self._slices(len(self.sampler)))
+
+def _shard(dl: DataLoader, rank: int, world: int) -> DataLoader:
+    "`dl` cut into this process's shares: `world` processes together take the steps one process with `world` x batch_size would."
+    return DataLoader(dl.dataset, batch_size=dl.batch_size, sampler=ShardedBatches(dl.sampler, dl.batch_size, rank, world),
+                      num_workers=dl.num_workers, collate_fn=dl.collate_fn)
+
 # %% ../nbs/04_learner.ipynb #bf8b5289
 def fit(self: Learner,
         epochs: int,  # passes over the training data
@@ -208,7 +238,10 @@ def fit(self: Learner,
     groups = [g for g in groups if g]
     if not groups: raise ValueError("No trainable parameters: call learn.unfreeze() or check requires_grad.")
     opt = torch.optim.AdamW([{'params': g, 'lr': l} for g, l in zip(groups, lrs)], weight_decay=wd)
-    total = epochs * len(self.train_dl)
+    rank, world = distributed()  # several processes: gradients averaged by DDP, each batch split between them
+    model = DistributedDataParallel(self.model, device_ids=[torch.cuda.current_device()] if self.device.type == 'cuda' else None) if world > 1 else self.model
+    train_dl = _shard(self.train_dl, rank, world) if world > 1 else self.train_dl
+    total = epochs * len(train_dl)
     if schedule == 'one_cycle' and total >= 3:  # OneCycleLR needs a step or more in each phase
         pct = min(max(pct_warmup, 1.5 / total), 0.5)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=total, pct_start=pct)
@@ -228,19 +261,20 @@ def fit(self: Learner,
         torch.set_rng_state(state['rng'])  # the same shuffles and dropout masks as an uninterrupted run
     best = min if 'loss' in monitor else max
     best_val = best((r[monitor] for r in rows if monitor in r), default=None)
-    bad_epochs, lrs_seen = 0, []
-    bar = tqdm(total=total, initial=start * len(self.train_dl), disable=not self.progress, desc='fit', leave=False)
+    bad_epochs = 0
+    bar = tqdm(total=total, initial=start * len(train_dl), disable=not self.progress or rank > 0, desc='fit', leave=False)
     try:
         for epoch in range(start, epochs):
             t0 = time.perf_counter(); self.model.train(); _bn_eval_where_frozen(self.model, self.bn_stats == 'frozen')
-            loss_sum, n = torch.zeros((), device=self.device), 0
-            for batch in self.train_dl:
+            loss_sum, n = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
+            for batch in train_dl:
                 x, y = split_batch(batch)
                 x, y = to_device(x, self.device, self.channels_last), y.to(self.device)
-                with self._autocast(): loss = self.loss_fn(run_model(self.model, x), y)
+                with self._autocast(): loss = self.loss_fn(run_model(model, x), y)
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); sched.step()
                 loss_sum += loss.detach() * len(y); n += len(y); bar.update()
+            if world > 1: dist.all_reduce(loss_sum); dist.all_reduce(n)  # the loss over every process's examples
             row = {'epoch': epoch + 1, 'train_loss': (loss_sum / n).item()}
             if self.valid_dl is not None: row.update(self.validate())
             row.update(lr=opt.param_groups[-1]['lr'], seconds=round(time.perf_counter() - t0, 2))
@@ -248,12 +282,13 @@ def fit(self: Learner,
             improved = best_val is None or best(row.get(monitor, best_val), best_val) != best_val
             if improved: best_val, bad_epochs = row.get(monitor), 0
             else: bad_epochs += 1
-            if ckpt:
+            if ckpt and rank == 0:  # one writer; the others wait below
                 save_weights(self.model, ckpt/'last.safetensors')
                 _atomic(ckpt/'last.state.pt', lambda p: torch.save(
                     {'epoch': epoch + 1, 'epochs': epochs, 'total_steps': total, 'optimizer': opt.state_dict(),
                      'scheduler': sched.state_dict(), 'history': json.dumps(rows), 'rng': torch.get_rng_state()}, p))
                 if improved: save_weights(self.model, ckpt/'best.safetensors')
+            if ckpt and world > 1: dist.barrier()
             if patience is not None and bad_epochs >= patience: break
     finally: bar.close()
     if ckpt and patience is not None and (ckpt/'best.safetensors').exists(): load_weights(self.model, ckpt/'best.safetensors')
