@@ -19,7 +19,8 @@ from .models import load_backbone, make_classifier
 from .learner import Learner, fine_tune, steps_to_epochs
 
 # %% auto #0
-__all__ = ['SHIFTS', 'shift_images', 'adapt_batchnorm', 'train_source', 'accuracy_on', 'few_shot', 'with_target']
+__all__ = ['SHIFTS', 'shift_images', 'adapt_batchnorm', 'train_source', 'correct_on', 'accuracy_on', 'paired_bootstrap',
+           'few_shot', 'with_target']
 
 # %% ../nbs/50_domain_shift.ipynb #313a1547
 SHIFTS = ('invert', 'fade', 'noise', 'rotate', 'shrink')
@@ -85,14 +86,37 @@ def train_source(x: torch.Tensor, y,  # normalised source images (N, 3, H, W) an
     return learn.model.eval()
 
 @torch.no_grad()
+def correct_on(model: nn.Module,  # a classifier of normalised images
+               x: torch.Tensor, y,  # normalised images (N, 3, H, W) and their labels
+               batch_size: int = 256,  # images per forward pass
+               ) -> torch.Tensor:
+    "Whether `model` (in eval mode) gets each image of `x` right: a bool tensor (N,), for paired comparisons on one test set."
+    model.eval(); device = next(model.parameters()).device
+    preds = torch.cat([model(x[i:i + batch_size].to(device)).argmax(-1).cpu() for i in range(0, len(x), batch_size)])
+    return preds == torch.as_tensor(y)
+
 def accuracy_on(model: nn.Module,  # a classifier of normalised images
                 x: torch.Tensor, y,  # normalised images (N, 3, H, W) and their labels
                 batch_size: int = 256,  # images per forward pass
                 ) -> float:
     "Accuracy of `model` (in eval mode) on normalised images `x` with labels `y`."
-    model.eval(); device = next(model.parameters()).device
-    preds = torch.cat([model(x[i:i + batch_size].to(device)).argmax(-1).cpu() for i in range(0, len(x), batch_size)])
-    return (preds == torch.as_tensor(y)).float().mean().item()
+    return correct_on(model, x, y, batch_size).float().mean().item()
+
+# %% ../nbs/50_domain_shift.ipynb #6f8f31bf
+def paired_bootstrap(a,  # per-example scores of A on a test set, e.g. 1 where A is right and 0 where it is wrong
+                     b,  # B's scores on the same examples, in the same order
+                     n_boot: int = 2000,  # resamples of the test examples
+                     level: float = 0.95,  # coverage of the interval
+                     seed: int = 0,
+                     ) -> dict:
+    "Mean of A - B over the same test examples, with a bootstrap interval: resample the examples, keep each pair together."
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"paired_bootstrap needs one score per example on both sides, got {a.size} and {b.size}.")
+    d = a - b
+    boots = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return dict(mean=float(d.mean()), se=float(boots.std(ddof=1)), lo=float(lo), hi=float(hi), n=len(d), disagree=int((d != 0).sum()))
 
 # %% ../nbs/50_domain_shift.ipynb #7a0ca558
 def few_shot(model: nn.Module,  # the model to start from; it is not modified
