@@ -84,7 +84,7 @@ def spread_lr(lr: float | tuple | slice,  # one rate, or (low, high) for the sha
     if isinstance(lr, (tuple, list)):
         lo, hi = lr
         if not (0 < lo <= hi): raise ValueError(f"A learning-rate range must be (low, high) with 0 < low <= high, got {lr}")
-        return list(np.geomspace(lo, hi, n)) if n > 1 else [hi]
+        return [float(r) for r in np.geomspace(lo, hi, n)] if n > 1 else [float(hi)]  # plain floats: a checkpoint loads them with weights_only
     if not (isinstance(lr, (int, float)) and lr > 0): raise ValueError(f"The learning rate must be a positive number or a (low, high) pair, got {lr!r}")
     return [float(lr)] * n
 
