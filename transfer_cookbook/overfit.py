@@ -19,7 +19,7 @@ from .datasets import images_to_tensor
 from .learner import Learner
 
 # %% auto #0
-__all__ = ['augment_batch', 'image_loader', 'mlp_head', 'overfit_run']
+__all__ = ['augment_batch', 'image_loader', 'mlp_head', 'overfit_run', 'stop_and_run_on']
 
 # %% ../nbs/51_overfitting.ipynb #9507a3c2
 _AUGMENT = v2.Compose([v2.RandomHorizontalFlip(), v2.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.85, 1.1))])
@@ -37,13 +37,14 @@ def image_loader(images: np.ndarray,  # (N, H, W) uint8 images
                  size: int = 64,  # side of the square input the network receives
                  augment: bool = False,  # augment every batch afresh with `augment_batch`
                  shuffle: bool = True,  # reshuffle every epoch (training); False for evaluation
+                 seed: int = 0,  # seeds the loader's own random generator: other random draws cannot change its batch order
                  ) -> DataLoader:
     "A DataLoader over uint8 images that yields normalised `(x, y)` batches, augmented first if `augment`."
     def collate(batch):
         x = torch.stack([b[0] for b in batch]).numpy(); y = torch.stack([b[1] for b in batch])
         return images_to_tensor(augment_batch(x) if augment else x, size=size), y
     ds = TensorDataset(torch.as_tensor(np.asarray(images)), torch.as_tensor(np.asarray(labels)))
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=torch.Generator().manual_seed(seed))
 
 # %% ../nbs/51_overfitting.ipynb #0605e5d3
 def mlp_head(n_features: int,  # width of the body's feature vector (1280 for EfficientNet-Lite0)
@@ -54,8 +55,30 @@ def mlp_head(n_features: int,  # width of the body's feature vector (1280 for Ef
     return nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
 
 # %% ../nbs/51_overfitting.ipynb #4be4bb12
+def _evaluation(data: tuple, size: int) -> DataLoader:
+    return image_loader(*data, batch_size=64, size=size, shuffle=False)
+
+def _learner(train, valid, freeze=False, augment=False, head='mlp', watch=True, batch_size=16, size=64, seed=0) -> Learner:
+    "A seeded Learner for one run: EfficientNet-Lite0 with a fresh head, validating after every epoch only if `watch`."
+    if head not in ('mlp', 'linear'): raise ValueError(f"head must be 'mlp' or 'linear', got {head!r}")
+    seed_everything(seed)
+    bb, n_classes = load_backbone('efficientnet_lite0'), int(np.max(train[1])) + 1
+    model = make_classifier(bb, n_classes)
+    model.head = mlp_head(bb.num_features, n_classes) if head == 'mlp' else nn.Linear(bb.num_features, n_classes)
+    learn = Learner(model, image_loader(*train, batch_size=batch_size, size=size, augment=augment, seed=seed),
+                    _evaluation(valid, size) if watch else None, progress=False, bn_stats='frozen')
+    return learn.freeze() if freeze else learn
+
+def _measure(learn, train, valid, test, size, epochs, seconds) -> dict:
+    "Accuracy and loss of the model as it stands, on the clean training images, the validation and the test images."
+    tr, va = learn.validate(_evaluation(train, size)), learn.validate(_evaluation(valid, size))
+    row = dict(train_images=len(train[1]), train_accuracy=tr['accuracy'], valid_accuracy=va['accuracy'], gap=tr['accuracy'] - va['accuracy'],
+               train_loss=tr['valid_loss'], valid_loss=va['valid_loss'], loss_gap=va['valid_loss'] - tr['valid_loss'])
+    if test is not None: row['test_accuracy'] = learn.validate(_evaluation(test, size))['accuracy']
+    return dict(row, epochs=epochs, seconds=round(seconds, 1))
+
 def overfit_run(train: tuple,  # (uint8 images, labels) to train on
-                valid: tuple,  # (uint8 images, labels) watched after every epoch, and by early stopping
+                valid: tuple,  # (uint8 images, labels) measured at the end, and after every epoch if `watch` or `patience`
                 test: tuple | None = None,  # (uint8 images, labels) measured once, at the end
                 epochs: int = 15,  # the most epochs to train
                 lr: float | tuple = (1e-5, 1e-3),  # learning rate, or (shallowest body layers, head)
@@ -64,30 +87,46 @@ def overfit_run(train: tuple,  # (uint8 images, labels) to train on
                 augment: bool = False,  # augment every training batch afresh (`augment_batch`)
                 patience: int | None = None,  # stop after this many epochs without a lower validation loss; keep the best
                 head: str = 'mlp',  # 'mlp' (`mlp_head`, 1,024 hidden units) or 'linear'
+                watch: bool = True,  # validate after every epoch (learning curves); early stopping always does
                 batch_size: int = 16,  # training images per step
                 size: int = 64,  # input side in pixels
                 seed: int = 0,  # the same seed gives the same head, shuffles and augmentations
                 ) -> tuple[dict, pd.DataFrame]:
     "Fine-tune EfficientNet-Lite0 with the given remedies; return (train/valid/test accuracy, gaps, epochs, seconds) and the history."
-    if head not in ('mlp', 'linear'): raise ValueError(f"head must be 'mlp' or 'linear', got {head!r}")
-    seed_everything(seed)
-    (x_tr, y_tr), (x_va, y_va) = train, valid
-    bb, n_classes = load_backbone('efficientnet_lite0'), int(np.max(y_tr)) + 1
-    model = make_classifier(bb, n_classes)
-    model.head = mlp_head(bb.num_features, n_classes) if head == 'mlp' else nn.Linear(bb.num_features, n_classes)
-    evaluation = lambda x, y: image_loader(x, y, 256, size=size, shuffle=False)
-    learn = Learner(model, image_loader(x_tr, y_tr, batch_size, size=size, augment=augment), evaluation(x_va, y_va),
-                    progress=False, bn_stats='frozen')
-    if freeze: learn.freeze()
+    learn = _learner(train, valid, freeze=freeze, augment=augment, head=head, watch=watch or patience is not None,
+                     batch_size=batch_size, size=size, seed=seed)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as ckpt:
         history = learn.fit(epochs, lr=lr, wd=wd, schedule='constant', patience=patience,
                             checkpoint_dir=ckpt if patience is not None else None)
-    seconds = time.perf_counter() - start
-    tr, va = learn.validate(evaluation(x_tr, y_tr)), learn.validate()
-    row = dict(train_images=len(y_tr), train_accuracy=tr['accuracy'], valid_accuracy=va['accuracy'],
-               best_valid_accuracy=float(history.accuracy.max()), gap=tr['accuracy'] - va['accuracy'],
-               train_loss=tr['valid_loss'], valid_loss=va['valid_loss'], loss_gap=va['valid_loss'] - tr['valid_loss'])
-    if test is not None: row['test_accuracy'] = learn.validate(evaluation(*test))['accuracy']
-    row.update(epochs=len(history), seconds=round(seconds, 1))
-    return row, history
+    return _measure(learn, train, valid, test, size, len(history), time.perf_counter() - start), history
+
+# The checkpoint `fit` saves holds NumPy floats (the learning rates `spread_lr` makes of a (low, high) pair),
+# which torch.load(weights_only=True) refuses unless they are allowed: the NumPy scalar constructor and float64's dtype.
+_NUMPY_FLOAT = [np.float64(0).__reduce__()[0], np.dtype, type(np.dtype(np.float64))]
+
+def stop_and_run_on(train: tuple,  # (uint8 images, labels) to train on
+                    valid: tuple,  # (uint8 images, labels) watched by early stopping, and measured at the end
+                    test: tuple | None = None,  # (uint8 images, labels) measured once for each of the two models
+                    epochs: int = 15,  # the epochs of the full run
+                    patience: int = 3,  # early stopping: stop after this many epochs without a lower validation loss
+                    watch: bool = True,  # keep validating after every epoch once early stopping has stopped (learning curves)
+                    lr: float | tuple = (1e-5, 1e-3),  # learning rate, or (shallowest body layers, head)
+                    wd: float = 0.0,  # AdamW weight decay
+                    batch_size: int = 16,  # training images per step
+                    size: int = 64,  # input side in pixels
+                    seed: int = 0,  # the same seed as `overfit_run` gives the same run
+                    ) -> tuple[dict, dict, pd.DataFrame]:
+    "Early stopping and the baseline from one run: stop, measure the kept weights, resume the same run to `epochs`, measure again; (stopped, full, history)."
+    learn = _learner(train, valid, watch=True, batch_size=batch_size, size=size, seed=seed)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as ckpt:
+        learn.fit(epochs, lr=lr, wd=wd, schedule='constant', patience=patience, checkpoint_dir=ckpt)
+        stopped_seconds = time.perf_counter() - start
+        stopped = _measure(learn, train, valid, test, size, len(learn.history), stopped_seconds)
+        if not watch: learn.valid_dl = None  # the rest of the run is measured once, at its end
+        resumed = time.perf_counter()
+        with torch.serialization.safe_globals(_NUMPY_FLOAT):
+            history = learn.fit(epochs, lr=lr, wd=wd, schedule='constant', checkpoint_dir=ckpt, resume=True)
+        seconds = stopped_seconds + time.perf_counter() - resumed
+    return stopped, _measure(learn, train, valid, test, size, len(history), seconds), history
