@@ -30,3 +30,21 @@ def test_every_process_shuffles_alike_when_seeded_alike():
     torch.manual_seed(0)
     a = list(ShardedBatches(RandomSampler(range(50)), 5, 0, 2))
     assert a[:5] == orders[0][:5] and orders[0] == orders[1]
+
+
+def test_a_run_with_discriminative_rates_resumes_from_its_checkpoint(tmp_path):
+    "spread_lr's rates are plain floats, so the optimiser state in last.state.pt loads with weights_only=True."
+    from collections import OrderedDict
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+    from transfer_cookbook.learner import Learner, spread_lr
+    assert all(type(r) is float for r in spread_lr((1e-4, 1e-2), 3))
+    def learner():
+        torch.manual_seed(0)
+        model = nn.Sequential(OrderedDict(body=nn.Sequential(nn.Linear(4, 8), nn.ReLU()), head=nn.Linear(8, 2)))
+        dl = DataLoader(TensorDataset(torch.randn(32, 4), torch.randint(0, 2, (32,))), batch_size=8)
+        return Learner(model, dl, n_groups=2, progress=False, device='cpu')
+    full = learner().fit(3, (1e-4, 1e-2))
+    first = learner(); first.fit(3, (1e-4, 1e-2), checkpoint_dir=tmp_path)
+    resumed = learner().fit(3, (1e-4, 1e-2), checkpoint_dir=tmp_path, resume=True)  # nothing left to do: loads and returns
+    assert len(resumed) == 3 and abs(resumed.train_loss.iloc[-1] - full.train_loss.iloc[-1]) < 1e-6
