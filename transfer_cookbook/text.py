@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from .env import is_online, seed_everything
 from .data import sample_per_class
@@ -21,8 +21,9 @@ from .learner import Learner, cache_features, fine_tune, run_model, set_trainabl
 # %% auto #0
 __all__ = ['TOPICS', 'METHODS', 'tweets_csv', 'load_tweets', 'tweet_key', 'split_tweets', 'TextModelUnavailableError',
            'text_model_path', 'load_text_classifier', 'text_loader', 'MeanPooledEncoder', 'EncoderClassifier',
-           'mean_pooled_classifier', 'transformer_groups', 'layerwise_lr', 'add_lora', 'count_parameters', 'train_text',
-           'predict_proba', 'evaluate_text', 'compare_text', 'token_attributions', 'attribution_html']
+           'mean_pooled_classifier', 'transformer_groups', 'layerwise_lr', 'add_lora', 'count_parameters',
+           'encode_texts', 'TextFeatures', 'train_text', 'predict_proba', 'evaluate_text', 'compare_text',
+           'token_attributions', 'attribution_html']
 
 # %% ../nbs/20_text_sentiment.ipynb #aeaf36fd
 TOPICS = {  # first match wins: an airline's handle outranks a passing mention of an iPhone
@@ -74,8 +75,10 @@ def split_tweets(tweets: pd.DataFrame,  # from `load_tweets`
                  classes=('negative', 'positive'),  # sentiments to keep, in label order
                  in_domain: str = 'airline',  # the topic to train on
                  out_domain=('apple', 'self_driving', 'deflategate'),  # topics for the out-of-domain test
-                 test_per_class: int = 300, valid_per_class: int = 100,
+                 test_per_class: int = 300,
+                 valid_per_class: int = 100,  # 0: no validation split
                  ood_per_class: int = 80,  # per out-of-domain topic (self-driving has 86 clean negatives)
+                 equal_topics: bool = True,  # False: a topic short of `ood_per_class` tweets of a class gives what it has, still balanced
                  balance_train: bool = True,  # downsample the training set to equal classes
                  drop_garbled: bool = True,  # leave out rows whose text arrived garbled
                  seed: int = 0,
@@ -96,11 +99,15 @@ def split_tweets(tweets: pd.DataFrame,  # from `load_tweets`
             if len(rows) < n: raise ValueError(f"Only {len(rows)} {classes[c]!r} tweets are left for a split that needs {n}.")
             parts.append(rows.iloc[rng.permutation(len(rows))[:n]])
         return pd.concat(parts)
+    def per_topic(t):  # each out-of-domain topic balanced; equal in size unless `equal_topics` is False
+        pool = df[df.topic == t]
+        scarcest = int(pool.label.value_counts().reindex(range(len(classes)), fill_value=0).min())
+        return take(pool, ood_per_class if equal_topics else min(ood_per_class, scarcest))
     ind = df[df.topic == in_domain]
     test = take(ind, test_per_class); ind = ind.drop(test.index)
     valid = take(ind, valid_per_class); train = ind.drop(valid.index)
     if balance_train: train = take(train, int(train.label.value_counts().min()))
-    ood = pd.concat([take(df[df.topic == t], ood_per_class) for t in out_domain])  # each topic balanced and equal
+    ood = pd.concat([per_topic(t) for t in out_domain])
     cols = ['text', 'label', 'sentiment', 'topic', 'key']
     return {name: part[cols].sample(frac=1, random_state=seed).reset_index(drop=True)
             for name, part in dict(train=train, valid=valid, test=test, ood=ood).items()}
@@ -228,6 +235,48 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
 # %% ../nbs/20_text_sentiment.ipynb #1a13c70b
 METHODS = ('tf-idf', 'frozen encoder', 'fine-tuning', 'lora', 'from scratch')
 
+def _length_order(tok, texts: list, max_length: int = 64) -> np.ndarray:
+    "Indices that sort `texts` by token count: neighbours in that order make batches with little padding."
+    return np.argsort([len(ids) for ids in tok(texts, truncation=True, max_length=max_length)['input_ids']], kind='stable')
+
+def encode_texts(body: nn.Module,  # texts -> vectors: the `body` of `mean_pooled_classifier` on a pretrained encoder
+                 tok, texts, batch_size: int = 128, max_length: int = 64,
+                 device=None,  # default `get_device()`
+                 ) -> np.ndarray:
+    "The vectors `(N, hidden)` a frozen `body` gives `texts`, in their order (computed in batches of similar length)."
+    texts = list(texts)
+    order = _length_order(tok, texts, max_length)
+    dl = text_loader([texts[i] for i in order], None, tok, batch_size, max_length=max_length)
+    vecs = cache_features(body, dl, device, channels_last=False).tensors[0].numpy()
+    out = np.empty_like(vecs); out[order] = vecs
+    return out
+
+class TextFeatures:
+    "Each text's vector from a frozen pretrained encoder (`encode_texts`), computed the first time it is asked for, then kept."
+    def __init__(self, name: str = 'minilm',  # the pretrained model (see `load_text_classifier`)
+                 batch_size: int = 128, max_length: int = 64,
+                 device=None):  # default `get_device()`
+        self.name, self.batch_size, self.max_length, self.device = name, batch_size, max_length, device
+        self.vectors, self.seconds, self._body = {}, 0.0, None
+
+    def __call__(self, texts) -> np.ndarray:
+        "The vectors `(N, hidden)` of `texts`; only texts not seen before go through the encoder."
+        texts = list(texts)
+        new = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if new:
+            if self._body is None:
+                hf, self._tok = load_text_classifier(self.name)
+                self._body = mean_pooled_classifier(hf.base_model, 2).body
+            start = time.perf_counter()
+            self.vectors.update(zip(new, encode_texts(self._body, self._tok, new, self.batch_size, self.max_length, self.device)))
+            self.seconds += time.perf_counter() - start
+        return np.stack([self.vectors[t] for t in texts])
+
+    @property
+    def seconds_per_text(self) -> float:
+        "Encoder seconds per text so far: what a run that reads these vectors would have spent computing its own."
+        return self.seconds / max(len(self.vectors), 1)
+
 def train_text(method: str,  # one of METHODS
                train: pd.DataFrame,  # `text` and `label` columns
                name: str = 'minilm',  # the pretrained model (see `load_text_classifier`)
@@ -235,9 +284,10 @@ def train_text(method: str,  # one of METHODS
                batch_size: int = 32,
                lr: float = 1e-4,  # peak rate of the top layer (fine-tuning); LoRA uses 10x, from scratch 3x
                decay: float = 0.8,  # layer-wise decay of fine-tuning
-               head_steps: int = 300,  # steps of head training on cached features (frozen encoder, and before fine-tuning / LoRA)
+               head_steps: int = 300,  # steps of head training on the frozen encoder's vectors (frozen encoder, and before fine-tuning / LoRA)
                max_length: int = 64, seed: int = 0,
                device=None,  # default `get_device()`: a GPU when there is one
+               features: np.ndarray | None = None,  # the frozen encoder's vectors of `train.text` (a `TextFeatures`); None: computed here
                ):
     "Train `method` on `train` with a fixed step budget; return (model, tokenizer or None, seconds)."
     if method not in METHODS: raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -255,57 +305,84 @@ def train_text(method: str,  # one of METHODS
     model = mean_pooled_classifier(hf.base_model, n_labels)
     dl = text_loader(train.text, train.label, tok, batch_size, max_length=max_length, steps=steps)  # one "epoch" = `steps` batches
     learn = Learner(model, dl, device=device, splitter=transformer_groups, channels_last=False, progress=False)
-    head_epochs = steps_to_epochs(len(train), batch_size, head_steps)
     if method == 'from scratch':  # the same architecture and budget, one rate everywhere
         learn.fit(1, 3 * lr, pct_warmup=0.1)
-    elif method == 'fine-tuning':  # the foundation's recipe: head on cached features, then all layers, lower ones slower
-        fine_tune(learn, 1, lr=lr, freeze_epochs=head_epochs, head_lr=3e-3, lr_mult=1 / decay ** (len(transformer_groups(model)) - 1),
-                  pct_warmup=0.1)
-    else:  # frozen encoder, and LoRA's start: the head alone, on features computed once
-        learn.freeze()
-        feats = DataLoader(cache_features(model.body, text_loader(train.text, train.label, tok, batch_size, max_length=max_length),
-                                          learn.device, channels_last=False), batch_size=batch_size, shuffle=True)
-        Learner(model.head, feats, device=learn.device, channels_last=False, progress=False).fit(head_epochs, 3e-3)
-        if method == 'lora':
-            model.body.encoder = add_lora(model.body.encoder)  # adapters train, the encoder's own weights stay frozen
-            Learner(model, dl, device=learn.device, channels_last=False, progress=False).fit(1, 10 * lr, pct_warmup=0.1)
+        return model.eval(), tok, time.perf_counter() - start
+    # every pretrained method starts alike: the encoder frozen, a new head trained on its vectors, computed once
+    learn.freeze()
+    if features is None: features = encode_texts(model.body, tok, train.text, max_length=max_length, device=learn.device)
+    if len(features) != len(train):
+        raise ValueError(f"features has {len(features)} rows for {len(train)} training texts: pass the vectors of `train.text`, in its order.")
+    feats = DataLoader(TensorDataset(torch.tensor(np.asarray(features), dtype=torch.float32), torch.tensor(train.label.to_numpy())),
+                       batch_size=batch_size, shuffle=True)
+    Learner(model.head, feats, device=learn.device, channels_last=False, progress=False).fit(
+        steps_to_epochs(len(train), batch_size, head_steps), 3e-3)
+    if method == 'fine-tuning':  # the foundation's recipe, its head phase done above: then all layers, lower ones slower
+        fine_tune(learn, 1, lr=lr, freeze_epochs=0, lr_mult=1 / decay ** (len(transformer_groups(model)) - 1), pct_warmup=0.1)
+    elif method == 'lora':
+        model.body.encoder = add_lora(model.body.encoder)  # adapters train, the encoder's own weights stay frozen
+        Learner(model, dl, device=learn.device, channels_last=False, progress=False).fit(1, 10 * lr, pct_warmup=0.1)
     return model.eval(), tok, time.perf_counter() - start
 
 def predict_proba(model, tok, texts, max_length: int = 64, batch_size: int = 128) -> np.ndarray:
-    "Class probabilities `(N, classes)` of a trained model (transformer or scikit-learn pipeline) for `texts`."
+    "Class probabilities `(N, classes)` of a trained model (transformer or scikit-learn pipeline) for `texts`, in their order."
     if tok is None: return model.predict_proba(list(texts))
-    dl = text_loader(texts, None, tok, batch_size, max_length=max_length)
+    texts = list(texts)
+    order = _length_order(tok, texts, max_length)  # batches of similar lengths: less padding, the same probabilities
+    dl = text_loader([texts[i] for i in order], None, tok, batch_size, max_length=max_length)
     device = next(model.parameters()).device  # predict where the model is
     probs, _ = Learner(model, dl, device=device, channels_last=False, progress=False).get_preds(dl)
-    return probs.numpy()
+    out = np.empty_like(probs.numpy()); out[order] = probs.numpy()
+    return out
+
+def _scores(probs: np.ndarray, labels: np.ndarray) -> dict:
+    "Accuracy and macro-F1 of class probabilities `(N, classes)` against integer labels."
+    from sklearn.metrics import f1_score
+    pred = probs.argmax(1)
+    return {'accuracy': float((pred == labels).mean()), 'macro_f1': float(f1_score(labels, pred, average='macro'))}
 
 def evaluate_text(model, tok, df: pd.DataFrame) -> dict:
     "Accuracy and macro-F1 on a DataFrame with `text` and `label` columns."
-    from sklearn.metrics import f1_score
-    pred = predict_proba(model, tok, df.text).argmax(1)
-    return {'accuracy': float((pred == df.label.to_numpy()).mean()),
-            'macro_f1': float(f1_score(df.label, pred, average='macro'))}
+    return _scores(predict_proba(model, tok, df.text), df.label.to_numpy())
 
 # %% ../nbs/20_text_sentiment.ipynb #5d9e3712
+_READS_FEATURES = ('frozen encoder', 'fine-tuning', 'lora')  # the methods whose head trains on the frozen encoder's vectors
+
+def _head_proba(model: nn.Module, features: np.ndarray) -> np.ndarray:
+    "Class probabilities of a frozen-encoder model from its encoder's vectors: only the head runs."
+    head = model.head.eval()
+    with torch.no_grad():
+        return head(torch.as_tensor(features, dtype=torch.float32, device=next(head.parameters()).device)).softmax(-1).cpu().numpy()
+
 def compare_text(train: pd.DataFrame,  # the training pool (`text`, `label`)
                  tests: dict,  # name -> DataFrame to evaluate on, e.g. {'in domain': ..., 'out of domain': ...}
                  labels_per_class=(50, None),  # training sizes; None takes the whole pool
-                 methods=METHODS, seed: int = 0,
+                 methods=METHODS,
+                 seeds=(0,),  # one run per seed at every size: a seed draws the labelled texts, the new head and the batches
+                 features: TextFeatures | None = None,  # share one between calls and the frozen encoder runs once per text
                  **kwargs,  # passed to `train_text` (steps, batch_size, name, ...)
-                 ) -> pd.DataFrame:
-    "One row per (size, method): accuracy and macro-F1 on each test set, seconds and trainable parameters; and the models."
+                 ) -> tuple[pd.DataFrame, dict]:
+    "One row per (size, seed, method) with accuracy and macro-F1 on each test set, seconds and trainable parameters; the first seed's models."
+    name, max_length = kwargs.get('name', 'minilm'), kwargs.get('max_length', 64)
+    if features is None: features = TextFeatures(name, max_length=max_length)
+    if features.name != name: raise ValueError(f"features holds {features.name!r} vectors, but the runs use {name!r}: pass TextFeatures({name!r}).")
     rows, models = [], {}
     for k in labels_per_class:
-        part = train if k is None else train.iloc[sample_per_class(train.label.to_numpy(), k, seed=seed)]
-        for m in methods:
-            model, tok, sec = train_text(m, part, seed=seed, **kwargs)
-            n = int(part.label.value_counts().min()); models[(m, n)] = (model, tok)
-            row = {'labels_per_class': n, 'method': m, 'seconds': round(sec, 1),
-                   'trainable_params': count_parameters(model)[0] if tok is not None else np.nan}
-            for name, df in tests.items():
-                row.update({f'{name} {k_}': v for k_, v in evaluate_text(model, tok, df).items()})
-            rows.append(row)
-    return pd.DataFrame(rows, columns=None if rows else ['labels_per_class', 'method']), models
+        for seed in seeds:
+            part = train if k is None else train.iloc[sample_per_class(train.label.to_numpy(), k, seed=seed)]
+            n = int(part.label.value_counts().min())
+            for m in methods:
+                feats = features(part.text) if m in _READS_FEATURES else None
+                model, tok, sec = train_text(m, part, seed=seed, features=feats, **kwargs)
+                if feats is not None: sec += len(part) * features.seconds_per_text  # what encoding its own texts would have cost
+                probs = {t: _head_proba(model, features(df.text)) if m == 'frozen encoder' else predict_proba(model, tok, df.text, max_length)
+                         for t, df in tests.items()}
+                row = {'labels_per_class': n, 'method': m, 'seed': seed, 'seconds': round(sec, 1),
+                       'trainable_params': count_parameters(model)[0] if tok is not None else np.nan}
+                for t, df in tests.items(): row.update({f'{t} {s}': v for s, v in _scores(probs[t], df.label.to_numpy()).items()})
+                rows.append(row)
+                if seed == seeds[0]: models[(m, n)] = (model, tok, probs)  # the model, its tokenizer, its test probabilities
+    return pd.DataFrame(rows, columns=None if rows else ['labels_per_class', 'method', 'seed']), models
 
 # %% ../nbs/20_text_sentiment.ipynb #2324d0d6
 def token_attributions(model: nn.Module,  # a classifier from `train_text` or any Hugging Face sequence classifier
