@@ -20,7 +20,7 @@ from .datasets import images_to_tensor, FASHION_CLASSES
 from .learner import Learner, fine_tune, cache_features, steps_to_epochs
 
 # %% auto #0
-__all__ = ['imagenet_top', 'transfer', 'data_efficiency', 'labels_to_reach', 'predict_image']
+__all__ = ['imagenet_top', 'transfer', 'pretrained_features', 'data_efficiency', 'labels_to_reach', 'predict_image']
 
 # %% ../nbs/10_vision_cnn.ipynb #622acc13
 @torch.no_grad()
@@ -47,8 +47,11 @@ def transfer(method: str,  # 'feature extraction', 'fine-tuning' or 'from scratc
              lr: float = 1e-3,  # head learning rate (fine-tuning); from scratch uses 3 * lr everywhere
              backbone: str = 'efficientnet_lite0',
              seed: int = 0,
+             test_features: torch.Tensor | None = None,  # feature extraction: `pretrained_features(x_test, backbone)`, to score the head without running the body again
              ) -> tuple[dict, nn.Module]:
     "Train `method` on the training set with a fixed step budget; return ({accuracy, seconds, ...}, model)."
+    if test_features is not None and len(test_features) != len(x_test):
+        raise ValueError(f"test_features has {len(test_features)} rows for {len(x_test)} test images: pass pretrained_features(x_test).")
     seed_everything(seed)
     n_classes = int(torch.as_tensor(y_train).max()) + 1
     train_dl = DataLoader(TensorDataset(x_train, torch.as_tensor(y_train)), batch_size=batch_size, shuffle=True)
@@ -68,30 +71,45 @@ def transfer(method: str,  # 'feature extraction', 'fine-tuning' or 'from scratc
         model = learn.model
     else: raise ValueError(f"method must be 'feature extraction', 'fine-tuning' or 'from scratch', got {method!r}")
     seconds = time.perf_counter() - start
+    frozen = method == 'feature extraction' and test_features is not None  # the body is the pretrained one: score the head alone
+    accuracy = _accuracy(model.head, test_features, y_test) if frozen else _accuracy(model, x_test, y_test)
     res = dict(method=method, labels_per_class=len(x_train) // n_classes, train_images=len(x_train), epochs=epochs,
-               accuracy=_accuracy(model, x_test, y_test), seconds=round(seconds, 1))
+               accuracy=accuracy, seconds=round(seconds, 1))
     return res, model
+
+def pretrained_features(x: torch.Tensor,  # normalised images (N,3,H,W)
+                        backbone: str = 'efficientnet_lite0',
+                        batch_size: int = 256,
+                        ) -> torch.Tensor:
+    "The pretrained body's features of `x` (N, features): what every feature-extraction head sees, computed once."
+    dl = DataLoader(TensorDataset(x, torch.zeros(len(x), dtype=torch.long)), batch_size=batch_size)
+    return cache_features(load_backbone(backbone).body, dl).tensors[0]
 
 # %% ../nbs/10_vision_cnn.ipynb #bb09e002
 def data_efficiency(x_pool: np.ndarray, y_pool: np.ndarray,  # uint8 images and labels to sample training sets from
                     x_test: torch.Tensor, y_test,  # the fixed test set (normalised tensors)
                     labels_per_class=(1, 10, 100),  # training-set sizes to try
                     methods=('feature extraction', 'fine-tuning', 'from scratch'),
+                    seeds=(0,),  # one run of every method per seed; a seed picks the labelled images, the head's start and the batch order
                     size: int = 64, **kwargs,  # input size; other arguments go to `transfer`
                     ) -> tuple[pd.DataFrame, dict]:
-    "Test accuracy and training time of each method at each number of labels per class, and the trained models."
+    "Test accuracy and training time of each method at each number of labels per class and seed, and the first seed's trained models."
+    if 'feature extraction' in methods and kwargs.get('test_features') is None:  # one pass of the frozen body serves every head
+        kwargs['test_features'] = pretrained_features(x_test, kwargs.get('backbone', 'efficientnet_lite0'))
     rows, models = [], {}
     for k in labels_per_class:
-        idx = sample_per_class(y_pool, k)
-        x = images_to_tensor(x_pool[idx], size=size)
-        for m in methods:
-            res, models[(m, k)] = transfer(m, x, y_pool[idx], x_test, y_test, **kwargs)
-            rows.append(res)
+        for seed in seeds:
+            idx = sample_per_class(y_pool, k, seed=seed)
+            x = images_to_tensor(x_pool[idx], size=size)
+            for m in methods:
+                res, model = transfer(m, x, y_pool[idx], x_test, y_test, seed=seed, **kwargs)
+                rows.append(dict(res, seed=seed))
+                if seed == seeds[0]: models[(m, k)] = model
     return pd.DataFrame(rows), models
 
 # %% ../nbs/10_vision_cnn.ipynb #1499d1fa
 def labels_to_reach(curve: pd.DataFrame, target: float) -> pd.Series:
-    "Fewest labels per class at which each method's accuracy reached `target` (NaN if it never did)."
+    "Fewest labels per class at which each method's accuracy (its mean, when a size ran with several seeds) reached `target` (NaN if it never did)."
     hit = curve[curve.accuracy >= target].groupby('method').labels_per_class.min()
     return hit.reindex(curve.method.unique())
 
