@@ -17,7 +17,8 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['confusion_matrix', 'plot_confusion_matrix', 'per_class_accuracy', 'most_confident_mistakes', 'plot_images',
-           'grad_cam', 'show_grad_cam', 'plot_learning_curves', 'mean_interval', 'paired_difference', 'seed_table']
+           'grad_cam', 'show_grad_cam', 'plot_learning_curves', 'mean_interval', 'paired_difference', 'seed_table',
+           'group_bootstrap']
 
 # %% ../nbs/05_interpret.ipynb #8648861b
 def _to_numpy(a) -> np.ndarray:
@@ -228,3 +229,24 @@ def seed_table(runs: pd.DataFrame,  # one row per run
     "One row per group of `by`: `mean_interval` of `value` over the group's runs."
     return pd.DataFrame([{**dict(zip(by, k if isinstance(k, tuple) else (k,))), **mean_interval(g[value], level)}
                          for k, g in runs.groupby(by, sort=False)])
+
+# %% ../nbs/05_interpret.ipynb #4c299eb9
+def group_bootstrap(stat,  # fn(item indices) -> float, e.g. the pooled Dice of those test images
+                    groups,  # (N,) the group of each item; a resample draws whole groups with replacement
+                    n_boot: int = 2000,  # resamples
+                    level: float = 0.95,  # coverage of the percentile interval
+                    seed: int = 0,
+                    ) -> dict:
+    "`stat` of all items with a bootstrap over groups: {mean, se, lo, hi, z = mean / se, n groups}, as `paired_difference` gives over seeds."
+    groups = np.asarray(groups)
+    members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    if len(members) < 2: raise ValueError(f"group_bootstrap needs items from at least 2 groups, got {len(members)}: pass each item's group (e.g. its test slice).")
+    rng = np.random.default_rng(seed)
+    boot = np.array([stat(np.concatenate([members[k] for k in rng.integers(len(members), size=len(members))])) for _ in range(n_boot)], float)
+    boot = boot[np.isfinite(boot)]  # a resample without the items a statistic needs (a size bin, say) says nothing
+    if len(boot) < 2: raise ValueError("`stat` was NaN or infinite in (almost) every resample: does every group hold the items it needs?")
+    mean, se = float(stat(np.arange(len(groups)))), float(boot.std(ddof=1))
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    z = mean / se if se > 0 else (np.inf if mean > 0 else -np.inf) if mean else np.nan  # no spread: z is infinite, or undefined at 0
+    return dict(mean=mean, se=se, lo=float(lo), hi=float(hi), z=float(z), n=len(members))
+

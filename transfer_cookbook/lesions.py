@@ -22,7 +22,7 @@ from .segment import UNET_METHODS, dice_per_class, iou_per_class, predict_masks,
 
 # %% auto #0
 __all__ = ['lesion_set', 'dice_loss', 'ce_dice_loss', 'train_lesion_unet', 'lesion_detection', 'lesion_scores', 'pixel_counts',
-           'pooled_dice', 'group_bootstrap']
+           'pooled_dice']
 
 # %% ../nbs/42_lesion_segmentation.ipynb #3d792e56
 def lesion_set(images: np.ndarray,  # (N, H, W) slices in [0, 1], unaugmented
@@ -133,21 +133,3 @@ def pooled_dice(counts: np.ndarray,  # rows of `pixel_counts`: the images to poo
     tp, fp, fn = np.asarray(counts).reshape(-1, 3).sum(0)
     return float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else 0.0
 
-def group_bootstrap(stat,  # fn(item indices) -> float, e.g. the pooled Dice of those test images
-                    groups,  # (N,) the group of each item; a resample draws whole groups with replacement
-                    n_boot: int = 2000,  # resamples
-                    level: float = 0.95,  # coverage of the percentile interval
-                    seed: int = 0,
-                    ) -> dict:
-    "`stat` of all items with a bootstrap over groups: {mean, se, lo, hi, z = mean / se, n groups}, as `paired_difference` gives over seeds."
-    groups = np.asarray(groups)
-    members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
-    if len(members) < 2: raise ValueError(f"group_bootstrap needs items from at least 2 groups, got {len(members)}: pass each item's group (e.g. its test slice).")
-    rng = np.random.default_rng(seed)
-    boot = np.array([stat(np.concatenate([members[k] for k in rng.integers(len(members), size=len(members))])) for _ in range(n_boot)], float)
-    boot = boot[np.isfinite(boot)]  # a resample without the items a statistic needs (a size bin, say) says nothing
-    if len(boot) < 2: raise ValueError("`stat` was NaN or infinite in (almost) every resample: does every group hold the items it needs?")
-    mean, se = float(stat(np.arange(len(groups)))), float(boot.std(ddof=1))
-    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
-    z = mean / se if se > 0 else (np.inf if mean > 0 else -np.inf) if mean else np.nan  # no spread: z is infinite, or undefined at 0
-    return dict(mean=mean, se=se, lo=float(lo), hi=float(hi), z=float(z), n=len(members))

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from .env import seed_everything
 from .models import load_backbone, make_classifier
 from .learner import Learner, fine_tune, steps_to_epochs
+from .interpret import group_bootstrap
 
 # %% auto #0
 __all__ = ['SHIFTS', 'shift_images', 'adapt_batchnorm', 'train_source', 'correct_on', 'accuracy_on', 'paired_bootstrap',
@@ -114,9 +115,9 @@ def paired_bootstrap(a,  # per-example scores of A on a test set, e.g. 1 where A
     if a.shape != b.shape or a.size == 0:
         raise ValueError(f"paired_bootstrap needs one score per example on both sides, got {a.size} and {b.size}.")
     d = a - b
-    boots = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
-    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
-    return dict(mean=float(d.mean()), se=float(boots.std(ddof=1)), lo=float(lo), hi=float(hi), n=len(d), disagree=int((d != 0).sum()))
+    r = group_bootstrap(lambda i: d[i].mean(), np.arange(len(d)), n_boot, level, seed)  # each example its own group
+    return r | dict(disagree=int((d != 0).sum()))
+
 
 # %% ../nbs/50_domain_shift.ipynb #7a0ca558
 def few_shot(model: nn.Module,  # the model to start from; it is not modified
