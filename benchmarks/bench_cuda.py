@@ -14,11 +14,11 @@ import argparse, copy, statistics, tempfile, time
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from transfer_cookbook.data import sample_per_class
-from transfer_cookbook.datasets import images_to_tensor, load_fashion_mnist
-from transfer_cookbook.env import seed_everything
-from transfer_cookbook.learner import Learner, fine_tune
-from transfer_cookbook.models import load_backbone, make_classifier
+from transfer_cookbook.core.files import sample_per_class
+from transfer_cookbook.datasets.fashion import images_to_tensor, load_fashion_mnist
+from transfer_cookbook.core.env import seed_everything
+from transfer_cookbook.core.learner import Learner, fine_tune
+from transfer_cookbook.vision.models import load_backbone, make_classifier
 
 
 def timed(fn):
@@ -81,7 +81,7 @@ def part1(args, base, train, valid):
 
 def part2(base, train, valid):
     print('\n2. Checkpointed fit on CUDA: 3 epochs straight, against a fit that crashes in epoch 2 and is resumed')
-    from transfer_cookbook.learner import accuracy
+    from transfer_cookbook.core.learner import accuracy
     class Interrupt(Exception): pass
     calls = []
     def accuracy_then_crash(logits, targets):  # "the machine dies" in epoch 2's validation
@@ -118,8 +118,9 @@ def part3(base, x, y, valid):
 
 def part4(args):
     print(f'\n4. Text (lesson 20): each method on 200 tweets per class, 60 steps of 32, model {args.text_model!r}')
-    from transfer_cookbook.text import METHODS, evaluate_text, load_tweets, split_tweets, train_text
-    from transfer_cookbook.data import sample_per_class
+    from transfer_cookbook.text.models import METHODS, evaluate_text, train_text
+    from transfer_cookbook.datasets.tweets import load_tweets, split_tweets
+    from transfer_cookbook.core.files import sample_per_class
     splits = split_tweets(load_tweets(args.tweets))
     part = splits['train'].iloc[sample_per_class(splits['train'].label.to_numpy(), 200)]
     for dev in args.text_devices.split(','):

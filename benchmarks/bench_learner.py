@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from transfer_cookbook.data import sample_per_class
-from transfer_cookbook.datasets import images_to_tensor, load_fashion_mnist
-from transfer_cookbook.env import seed_everything
-from transfer_cookbook.learner import Learner, cache_features
-from transfer_cookbook.models import load_backbone, make_classifier
+from transfer_cookbook.core.files import sample_per_class
+from transfer_cookbook.datasets.fashion import images_to_tensor, load_fashion_mnist
+from transfer_cookbook.core.env import seed_everything
+from transfer_cookbook.core.learner import Learner, cache_features
+from transfer_cookbook.vision.models import load_backbone, make_classifier
 
 
 def bare_loop(model, dl, epochs, lr):

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from transfer_cookbook.audio_folder import (BadAudioError, BadAudioFilesError, audio_folder, fit_clip, load_audio_folder,
-                                            read_audio)
+from transfer_cookbook.audio.audio_folder import (BadAudioError, BadAudioFilesError, audio_folder, fit_clip, load_audio_folder, read_audio)
 
 SR = 16_000
 

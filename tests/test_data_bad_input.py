@@ -1,4 +1,4 @@
-"""Bad and awkward image files through `transfer_cookbook.data`, on a fresh folder per test.
+"""Bad and awkward image files through `transfer_cookbook.vision.data`, on a fresh folder per test.
 
 The notebook nbs/02_data.ipynb shows these cases to a reader; these tests pin the contracts on their own,
 including modes the page does not show (LA, big-endian 16-bit, 32-bit 'I', palette PNG, truncated PNG).
@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from transfer_cookbook.data import (BadImageError, BadImagesError, ImageFolderDataset, image_transforms, load_image,
-                                    sample_per_class, scan_image_folder, split_by_class)
+from transfer_cookbook.vision.data import (BadImageError, BadImagesError, ImageFolderDataset, image_transforms, load_image, scan_image_folder)
+from transfer_cookbook.core.files import sample_per_class, split_by_class
 
 RNG = np.random.default_rng(0)
 

@@ -2,7 +2,7 @@
 import torch
 from torch.utils.data import RandomSampler, SequentialSampler
 
-from transfer_cookbook.learner import ShardedBatches
+from transfer_cookbook.core.learner import ShardedBatches
 
 
 def shares(n, batch, world, sampler=None):
@@ -37,7 +37,7 @@ def test_a_run_with_discriminative_rates_resumes_from_its_checkpoint(tmp_path):
     from collections import OrderedDict
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
-    from transfer_cookbook.learner import Learner, spread_lr
+    from transfer_cookbook.core.learner import Learner, spread_lr
     assert all(type(r) is float for r in spread_lr((1e-4, 1e-2), 3))
     def learner():
         torch.manual_seed(0)

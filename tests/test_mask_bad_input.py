@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from transfer_cookbook.data import BadImageError
-from transfer_cookbook.mask_folder import (BadMaskPairsError, load_mask_folder, load_segmenter, predict_mask_files,
-                                           read_mask, read_mask_image, scan_mask_folder, train_segmenter)
+from transfer_cookbook.vision.data import BadImageError
+from transfer_cookbook.vision.mask_folder import (BadMaskPairsError, load_mask_folder, load_segmenter, predict_mask_files, read_mask, read_mask_image, scan_mask_folder, train_segmenter)
 
 SIZE = 32
 

@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 from scipy.io import wavfile
 
-from transfer_cookbook.audio_folder import BadAudioError, BadAudioFilesError, load_audio_folder, read_audio
-from transfer_cookbook.data import BadImageError, BadImagesError, ImageFolderDataset, load_image, scan_image_folder
-from transfer_cookbook.mask_folder import BadMaskPairsError, load_mask_folder, predict_mask_files, read_mask, read_mask_image
-from transfer_cookbook.text import load_tweets
+from transfer_cookbook.audio.audio_folder import BadAudioError, BadAudioFilesError, load_audio_folder, read_audio
+from transfer_cookbook.vision.data import (BadImageError, BadImagesError, ImageFolderDataset, load_image, scan_image_folder)
+from transfer_cookbook.vision.mask_folder import (BadMaskPairsError, load_mask_folder, predict_mask_files, read_mask, read_mask_image)
+from transfer_cookbook.datasets.tweets import load_tweets
 
 SR = 16_000
 # What macOS writes next to a file copied to a FAT/exFAT drive, a network share or a zip: an AppleDouble header, not an image

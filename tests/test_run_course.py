@@ -11,7 +11,7 @@ import run_course  # noqa: E402
 
 
 def test_library_files_follow_imports_through_the_library():
-    files = {p.name for p in run_course.library_files('from transfer_cookbook.learner import Learner')}
+    files = {p.name for p in run_course.library_files('from transfer_cookbook.core.learner import Learner')}
     assert {'__init__.py', 'learner.py', 'env.py'} <= files  # learner imports env
     assert 'text.py' not in files and '_modidx.py' not in files
     assert {p.name for p in run_course.library_files('import numpy')} == {'__init__.py'} | \
@@ -24,14 +24,14 @@ def test_only_pages_that_read_other_lessons_results_wait_for_them():
 
 
 def test_the_cache_key_changes_with_the_mode_and_with_results_a_reader_reads(tmp_path):
-    page = ROOT/'nbs'/'59_promises.ipynb'
+    page = ROOT/'nbs'/'lessons'/'59_promises.ipynb'
     (tmp_path/'10_vision_cnn.json').write_text('{"curve": []}')
     k1 = run_course.cache_key(page, True, {'slow'}, tmp_path)
     assert k1 == run_course.cache_key(page, True, {'slow'}, tmp_path)
     assert k1 != run_course.cache_key(page, False, set(), tmp_path)
     (tmp_path/'10_vision_cnn.json').write_text('{"curve": [1]}')
     assert k1 != run_course.cache_key(page, True, {'slow'}, tmp_path)
-    lesson = ROOT/'nbs'/'10_vision_cnn.ipynb'  # a lesson does not depend on other results
+    lesson = ROOT/'nbs'/'lessons'/'10_vision_cnn.ipynb'  # a lesson does not depend on other results
     assert run_course.cache_key(lesson, True, set(), tmp_path).endswith('results_read=-')
 
 

@@ -271,5 +271,6 @@ def test_every_page_links_colab_and_download(site):
         if rel in ('genindex.html', 'search.html'): continue
         t = (site[0]/rel).read_text()
         stem = rel.removesuffix('.html')
-        assert f'colab.research.google.com/github/transfer-cookbook/transfer-cookbook/blob/main/nbs/{stem}.ipynb' in t, rel
+        assert f'colab.research.google.com/github/transfer-cookbook/transfer-cookbook/blob/main/nbs/{build_site.source_path(stem)}' in t, rel
+        assert (ROOT/'nbs'/build_site.source_path(stem)).exists(), rel
         assert f'href="notebooks/{stem}.ipynb"' in t and (site[0]/'notebooks'/f'{stem}.ipynb').exists(), rel

@@ -7,13 +7,11 @@ import pytest
 import torch
 from scipy.io import wavfile
 
-import transfer_cookbook.speech as speech
-from transfer_cookbook.audio_folder import (BadAudioError, load_keyword_classifier, predict_keyword_files,
-                                            train_keyword_classifier)
-from transfer_cookbook.learner import save_weights
-from transfer_cookbook.speech import (KEYWORD_METHODS, SpeechEmbeddingUnavailableError, keyword_model, n_windows,
-                                      speech_embedding_cnn, speech_embedding_files)
-from transfer_cookbook.wav2vec2 import wav2vec2_classifier
+import transfer_cookbook.audio.keywords as speech
+from transfer_cookbook.audio.audio_folder import (BadAudioError, load_keyword_classifier, predict_keyword_files, train_keyword_classifier)
+from transfer_cookbook.core.learner import save_weights
+from transfer_cookbook.audio.keywords import (KEYWORD_METHODS, SpeechEmbeddingUnavailableError, keyword_model, n_windows, speech_embedding_cnn, speech_embedding_files)
+from transfer_cookbook.audio.wav2vec2 import wav2vec2_classifier
 
 SR = 16_000
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from transfer_cookbook.learner import Learner
-from transfer_cookbook.text import TextModelUnavailableError, load_text_classifier, split_tweets, text_loader
-from transfer_cookbook.text_csv import (BadTextDataError, check_texts, evaluate_texts, load_text_model, predict_texts,
-                                        read_text_csv, train_text_classifier)
+from transfer_cookbook.core.learner import Learner
+from transfer_cookbook.text.models import TextModelUnavailableError, load_text_classifier, text_loader
+from transfer_cookbook.datasets.tweets import split_tweets
+from transfer_cookbook.text.text_csv import (BadTextDataError, check_texts, evaluate_texts, load_text_model, predict_texts, read_text_csv, train_text_classifier)
 
 TEXTS = ['lost my bag again', 'two hours late, no news', 'rude staff at the gate', 'worst flight ever',
          'lovely crew, thank you', 'smooth flight, great service', 'they upgraded me, amazing', 'friendly and on time']

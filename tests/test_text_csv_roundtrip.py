@@ -6,8 +6,8 @@ import csv
 import pandas as pd
 import pytest
 
-from transfer_cookbook.text import load_tweets
-from transfer_cookbook.text_csv import BadTextDataError, read_text_csv
+from transfer_cookbook.datasets.tweets import load_tweets
+from transfer_cookbook.text.text_csv import BadTextDataError, read_text_csv
 
 EDGE = ['bare\rcarriage return', 'line\nfeed', 'windows\r\nbreak', 'say "hi" twice ""', 'commas, and; semicolons\ttabs',
         '\u00a0non-breaking\u00a0spaces\u00a0', '  leading and trailing  ', 'NA', 'null', 'ends with a return\r',

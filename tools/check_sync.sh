@@ -17,7 +17,7 @@ fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # Files as they are on disk now (tracked and deleted ones skipped), copied with their folders.
 git ls-files -z --cached --others --exclude-standard \
-  | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+  | while IFS= read -r -d '' f; do if [ -e "$f" ]; then printf '%s\0' "$f"; fi; done \
   | xargs -0 -r cp -a --parents -t "$tmp"
 cd "$tmp"
 git init -q && git add -A && git -c user.email=check@sync -c user.name=check_sync commit -qm snapshot

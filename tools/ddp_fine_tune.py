@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from transfer_cookbook.env import seed_everything
-from transfer_cookbook.learner import Learner, distributed, fine_tune, save_weights
+from transfer_cookbook.core.env import seed_everything
+from transfer_cookbook.core.learner import Learner, distributed, fine_tune, save_weights
 
 
 def toy_data(n: int, seed: int, size: int = 16) -> TensorDataset:

@@ -22,8 +22,8 @@ DEFAULT_RUN = dict(name='default', config={}, train={})
 
 def train_one(run: dict, corpus_dir: str, out: Path, minutes: float):
     import torch
-    from transfer_cookbook.speech_data import load_corpus
-    from transfer_cookbook.wav2vec2 import small_wav2vec2_config, pretrain_wav2vec2, save_wav2vec2
+    from transfer_cookbook.datasets.speech import load_corpus
+    from transfer_cookbook.audio.wav2vec2 import small_wav2vec2_config, pretrain_wav2vec2, save_wav2vec2
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     corpus = load_corpus(corpus_dir)
     cfg = small_wav2vec2_config(**run.get('config', {}))
@@ -50,7 +50,7 @@ def main():
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     if args.train_one: return train_one(json.loads(args.train_one), args.corpus, out, args.minutes)
 
-    from transfer_cookbook.speech_data import make_pretrain_corpus, load_corpus
+    from transfer_cookbook.datasets.speech import make_pretrain_corpus, load_corpus
     t = time.perf_counter()
     make_pretrain_corpus(args.corpus, hours=args.hours, n_workers=os.cpu_count(), words_path=args.words, shard_seconds=300)
     corpus = load_corpus(args.corpus)

@@ -45,10 +45,11 @@ def shown(path):
 
 
 def notebooks(pattern):
-    "The lessons to run, in course order: notebooks in nbs/ whose names match `pattern`, minus `_private` ones."
-    return [p for p in sorted(NBS.rglob('*.ipynb'))
-            if not any(part.startswith(('_', '.')) for part in p.relative_to(NBS).parts)
-            and (fnmatch.fnmatch(p.stem, pattern) or fnmatch.fnmatch(p.name, pattern))]
+    "The lessons to run, in course order: notebooks under nbs/ whose names match `pattern`, minus `_private` ones."
+    found = [p for p in NBS.rglob('*.ipynb')
+             if not any(part.startswith(('_', '.')) for part in p.relative_to(NBS).parts)
+             and (fnmatch.fnmatch(p.stem, pattern) or fnmatch.fnmatch(p.name, pattern))]
+    return sorted(found, key=lambda p: p.stem)  # the numbers give the order, whichever package folder holds it
 
 
 def directives(source):
@@ -155,17 +156,27 @@ def digest(files):
 def library_files(code):
     "The library's files that `code` imports, directly or through other modules of the library (plus its assets)."
     pkg = ROOT/'transfer_cookbook'
-    def refs(text):  # module names named by `from transfer_cookbook.X import`, `from .X import`, `from . import X, Y`
-        found = set(re.findall(r'(?:from|import)\s+transfer_cookbook\.([a-z_0-9]+)', text))
-        found |= set(re.findall(r'from\s+\.([a-z_0-9]+)\s+import', text))
-        for names in re.findall(r'from\s+(?:\.|transfer_cookbook)\s+import\s+([a-z_0-9, ]+)', text): found |= {n.strip() for n in names.split(',')}
-        return {m for m in found if (pkg/f'{m}.py').exists()}
+    def module_file(dotted):  # 'vision.segment' -> transfer_cookbook/vision/segment.py (or a package's __init__.py)
+        base = pkg.joinpath(*dotted.split('.')) if dotted else pkg
+        return next((f for f in (base.with_suffix('.py'), base/'__init__.py') if f.is_file()), None)
+    def refs(text, package=''):  # modules named by `transfer_cookbook.X.Y`, `from .X import`, `from ..X import a, b`
+        found = set(re.findall(r'\btransfer_cookbook\.([a-z_0-9.]*[a-z_0-9])', text))
+        for dots, name, names in re.findall(r'from\s+(\.+)([a-z_0-9.]*)\s+import\s+\(?([a-zA-Z_0-9, \n]+)', text):
+            parts = package.split('.') if package else []
+            base = '.'.join(parts[:len(parts) - (len(dots) - 1)] + ([name] if name else []))
+            found.add(base)
+            found |= {f"{base}.{n.strip()}".strip('.') for n in names.split(',') if n.strip()}
+        for names in re.findall(r'from\s+transfer_cookbook\s+import\s+([a-z_0-9, ]+)', text):
+            found |= {n.strip() for n in names.split(',')}
+        return {m for m in found if module_file(m) is not None}
     todo, seen = refs(code), set()
     while todo:
         m = todo.pop(); seen.add(m)
-        todo |= refs((pkg/f'{m}.py').read_text()) - seen
+        f = module_file(m)
+        package = m if f.name == '__init__.py' else m.rpartition('.')[0]
+        todo |= refs(f.read_text(), package) - seen
     assets = [p for p in (pkg/'assets').rglob('*') if p.is_file()] if (pkg/'assets').exists() else []
-    return [pkg/'__init__.py', *(pkg/f'{m}.py' for m in seen), *assets]
+    return sorted({pkg/'__init__.py', *(module_file(m) for m in seen), *assets})
 
 
 def cache_key(path, quick, skip_flags, results):
