@@ -4,13 +4,15 @@
 
 # %% ../../nbs/core/06_files.ipynb #958049eb
 from __future__ import annotations
-import os
+import os, re, shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['is_hidden', 'files_under', 'broken_link', 'short_list', 'sample_per_class', 'split_by_class', 'split_by_group']
+__all__ = ['is_hidden', 'files_under', 'broken_link', 'short_list', 'sample_per_class', 'split_by_class', 'split_by_group',
+           'group_of', 'check_out_dir', 'writing_dir']
 
 # %% ../../nbs/core/06_files.ipynb #52ec2485
 def is_hidden(name: str) -> bool:
@@ -92,3 +94,55 @@ def split_by_group(groups,  # the group of every example (a speaker, patient or 
         valid.append(g); held += int((groups == g).sum())
     in_valid = np.isin(groups, valid)
     return np.flatnonzero(~in_valid), np.flatnonzero(in_valid)
+
+# %% ../../nbs/core/06_files.ipynb #b63c2893
+def group_of(paths,  # the examples' files
+             groups,  # a function path -> group name, or a regular expression whose first (...) (or whole match) is the group
+             ) -> np.ndarray:
+    "The group of every path in `paths`, from a function or a regular expression searched in the path."
+    paths = [Path(p) for p in paths]
+    if callable(groups): return np.array([str(groups(p)) for p in paths])
+    if not isinstance(groups, str): raise TypeError(f"groups must be a function of the path or a regular expression, got {type(groups).__name__}.")
+    pattern = re.compile(groups)
+    found = [pattern.search(p.as_posix()) for p in paths]
+    missing = [p for p, m in zip(paths, found) if m is None]
+    if missing:
+        root = Path(os.path.commonpath(paths)) if len(paths) > 1 else paths[0].parent
+        raise ValueError(f"groups={groups!r} matches no part of {len(missing)} path(s): {short_list(missing, root)}. "
+                         "Give a pattern every file's path contains, e.g. r'(speaker\\w+)/' or r'^(\\w+?)_'.")
+    return np.array([m[1] if pattern.groups else m[0] for m in found])
+
+# %% ../../nbs/core/06_files.ipynb #33cc3add
+def check_out_dir(out_dir,  # where a model will be saved
+                  overwrite: bool = False,  # allow replacing a folder that already holds files
+                  ) -> Path:
+    "`out_dir` as a Path, once it is sure a model may be written there: missing, empty, or `overwrite=True`."
+    out = Path(out_dir)
+    old = out.with_name(out.name + '.old')
+    if old.exists():
+        raise FileExistsError(f"{old} is left from a save that was interrupted while it replaced {out}: it holds the "
+                              f"previous model. Move it back to {out} (or delete it if {out} is complete), then run again.")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"out_dir {out} is a file, not a folder: choose a folder path for the model.")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"out_dir {out} already holds {short_list(sorted(out.iterdir()), out)}: pass overwrite=True "
+                              "to replace it (the old files stay until the new model is completely written), or choose another out_dir.")
+    return out
+
+# %% ../../nbs/core/06_files.ipynb #e6ec339d
+@contextmanager
+def writing_dir(out_dir,  # the folder the finished model will be in
+                overwrite: bool = False,  # allow replacing a folder that already holds files
+                ):
+    "Yield an empty `<out_dir>.partial` to write into; it becomes `out_dir` on success and is removed on any error."
+    out = check_out_dir(out_dir, overwrite)
+    partial, old = out.with_name(out.name + '.partial'), out.with_name(out.name + '.old')
+    if partial.exists(): shutil.rmtree(partial)  # left by a run that was killed while writing: never a finished model
+    partial.mkdir(parents=True)
+    try: yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if out.exists(): out.rename(old)
+    partial.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
