@@ -216,6 +216,7 @@ def save_wav2vec2(model: Wav2Vec2ForPreTraining,  # a (pre)trained model
         (folder/'pretraining.json').write_text(json.dumps(meta, indent=1))
     return folder
 
+# %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #64e587d5
 def load_wav2vec2(source,  # a folder from `save_wav2vec2`, or a Hugging Face Hub id such as 'facebook/wav2vec2-base'
                   pretraining_heads: bool = False,  # True: `Wav2Vec2ForPreTraining` (to continue pretraining); False: the encoder alone
                   ) -> Wav2Vec2Model | Wav2Vec2ForPreTraining:

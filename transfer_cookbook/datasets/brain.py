@@ -124,6 +124,7 @@ def _check_slice(image, label):
         raise ValueError("label must hold non-negative integer class indices (0 = background).")
     return image.astype(np.float32), label.astype(np.int64)
 
+# %% ../../nbs/datasets/40_brain_mri.ipynb #bd77f934
 def augment_slice(image: np.ndarray,  # (H, W) intensities in [0, 1]
                   label: np.ndarray,  # (H, W) class indices, deformed exactly like the image
                   rng: np.random.Generator,  # the source of every random choice, e.g. np.random.default_rng(seed)

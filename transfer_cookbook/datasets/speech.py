@@ -91,6 +91,7 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     x = np.frombuffer(raw, '<i2').astype(np.float32) / 32768
     return x.reshape(-1, ch).mean(1), sr
 
+# %% ../../nbs/datasets/30_speech_data.ipynb #fb34d84b
 def synthesize(text: str,  # what to say (plain text)
                voice: Voice | str,  # a `Voice` or its string, e.g. 'espeak-ng:en-us+m3'
                speed: float = 1.0,  # relative speaking rate: 1.25 is a quarter faster than the voice's own
@@ -220,6 +221,7 @@ class SpeechSet:
 def _render_rows(rows: list[dict]) -> np.ndarray:
     return np.stack([np.round(render_clip(r['keyword'], r['voice'], r['speed'], r['pitch']) * 32768).astype(np.int16) for r in rows])
 
+# %% ../../nbs/datasets/30_speech_data.ipynb #209f0fcd
 def _in_workers(fn, items: list, n_workers: int) -> list:
     "`[fn(i) for i in items]`, in `n_workers` fresh processes when more than one (which import the library's copy of `fn`)."
     if n_workers <= 1 or len(items) <= 1: return [fn(i) for i in items]
@@ -248,6 +250,7 @@ def keyword_manifest(n_train_voices: int = 120,  # voices drawn from the trainin
                                      speed=round(rng.uniform(*speed), 2), pitch=round(rng.uniform(*pitch), 2), seed=s, split=split))
     return pd.DataFrame(rows)
 
+# %% ../../nbs/datasets/30_speech_data.ipynb #bda2ffbe
 def keyword_dataset(n_train_voices: int = 120, n_test_voices: int = 60, renditions: int = 1,
                     keywords=KEYWORDS, seed: int = 0,
                     augmented: bool = True,  # apply each clip's noise and gain (False: the clean clips)
@@ -339,6 +342,7 @@ def _write_shard(task: dict) -> dict:
     tmp.replace(path)
     return dict(path=str(path), seconds=total / SAMPLE_RATE, utterances=len(chunks))
 
+# %% ../../nbs/datasets/30_speech_data.ipynb #5d335e58
 def make_pretrain_corpus(out_dir,  # folder for the shards (created)
                          hours: float = 1.0,  # how much speech to generate
                          voices=None,  # who speaks; default: espeak-ng's and flite's training voices (`split_voices(..., seed=split_seed)`)

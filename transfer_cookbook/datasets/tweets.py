@@ -59,6 +59,7 @@ def tweet_key(text: str) -> str:
     t = re.sub(r'^rt @\w+:?', ' ', t.strip())
     return re.sub(r'\s+', ' ', t).strip()
 
+# %% ../../nbs/datasets/07_tweets.ipynb #495de110
 def split_tweets(tweets: pd.DataFrame,  # from `load_tweets`
                  classes=('negative', 'positive'),  # sentiments to keep, in label order
                  in_domain: str = 'airline',  # the topic to train on

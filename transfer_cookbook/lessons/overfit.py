@@ -77,6 +77,7 @@ def _measure(learn, train, valid, test, size, epochs, seconds) -> dict:
     if test is not None: row['test_accuracy'] = learn.validate(_evaluation(test, size))['accuracy']
     return dict(row, epochs=epochs, seconds=round(seconds, 1))
 
+# %% ../../nbs/lessons/51_overfitting.ipynb #ad070b14
 def overfit_run(train: tuple,  # (uint8 images, labels) to train on
                 valid: tuple,  # (uint8 images, labels) measured at the end, and after every epoch if `watch` or `patience`
                 test: tuple | None = None,  # (uint8 images, labels) measured once, at the end
@@ -105,6 +106,7 @@ def overfit_run(train: tuple,  # (uint8 images, labels) to train on
 # which torch.load(weights_only=True) refuses unless they are allowed: the NumPy scalar constructor and float64's dtype.
 _NUMPY_FLOAT = [np.float64(0).__reduce__()[0], np.dtype, type(np.dtype(np.float64))]
 
+# %% ../../nbs/lessons/51_overfitting.ipynb #96a2f1dc
 def stop_and_run_on(train: tuple,  # (uint8 images, labels) to train on
                     valid: tuple,  # (uint8 images, labels) watched by early stopping, and measured at the end
                     test: tuple | None = None,  # (uint8 images, labels) measured once for each of the two models

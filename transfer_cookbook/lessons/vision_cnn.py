@@ -77,6 +77,7 @@ def transfer(method: str,  # 'feature extraction', 'fine-tuning' or 'from scratc
                accuracy=accuracy, seconds=round(seconds, 1))
     return res, model
 
+# %% ../../nbs/lessons/10_vision_cnn.ipynb #e6b7969b
 def pretrained_features(x: torch.Tensor,  # normalised images (N,3,H,W)
                         backbone: str = 'efficientnet_lite0',
                         batch_size: int = 256,

@@ -70,6 +70,7 @@ def _plain_reason(path: Path, e: Exception) -> str:
         return "the file ends before the image data does (truncated, e.g. by an interrupted download or copy)"
     return f"PIL could not decode it ({type(e).__name__}: {e})"
 
+# %% ../../nbs/vision/02_data.ipynb #542db633
 def load_image(path,  # an image file: JPEG, PNG, GIF, TIFF, BMP, WebP, ...
                ) -> Image.Image:
     "Decode the image at `path` completely and return it as 8-bit RGB; raise `BadImageError` saying why if it cannot be read."
@@ -139,6 +140,7 @@ def _find_unreadable(paths: list[Path]) -> list[tuple[Path, str]]:
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool: reasons = list(pool.map(_why_unreadable, paths))
     return [(p, r) for p, r in zip(paths, reasons) if r is not None]
 
+# %% ../../nbs/vision/02_data.ipynb #f8e3d248
 class ImageFolderDataset(Dataset):
     "The images of a `root/class_name/image.jpg` folder as `(image, class index)` pairs, every file checked at construction."
     def __init__(self,

@@ -96,6 +96,7 @@ def _split_torchvision(net: nn.Module) -> tuple[nn.Module, nn.Module, int]:
     lin = next(m for m in net.classifier.modules() if isinstance(m, nn.Linear))
     return net.features, net.classifier, lin.in_features
 
+# %% ../../nbs/vision/01_models.ipynb #d4ba5cb2
 def _torchvision_backbone(name: str, pretrained: bool) -> Backbone:
     builder, enum_name = TORCHVISION_BACKBONES[name]
     net = getattr(torchvision.models, builder)(weights=None)

@@ -66,6 +66,7 @@ class DecoderBlock(nn.Module):
         if skip is not None: x = torch.cat([x, skip], 1)
         return self.conv(x)
 
+# %% ../../nbs/vision/41_unet_transfer.ipynb #a96a46d7
 class UNet(nn.Module):
     "A U-Net whose encoder (`body`) is a pretrained classifier's feature stages and whose decoder (`head`) is new."
     def __init__(self, backbone: Backbone,  # from `load_backbone`; its feature stages become the encoder
@@ -173,6 +174,7 @@ def iou_per_class(pred,  # predicted label maps (N, H, W), or logits/probabiliti
     den = tp + fp + fn
     return torch.where(den > 0, tp / den.clamp(min=1), torch.nan).numpy()
 
+# %% ../../nbs/vision/41_unet_transfer.ipynb #3ad1c188
 def mean_dice(logits: torch.Tensor,  # (N, C, H, W) model outputs
               targets: torch.Tensor,  # (N, H, W) true classes
               ) -> float:
@@ -239,6 +241,7 @@ def train_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-tuned'
     if valid is not None: res['valid_dice'] = round(float(learn.history.dice.iloc[-1]), 4)
     return res, learn
 
+# %% ../../nbs/vision/41_unet_transfer.ipynb #cfee44f8
 @torch.no_grad()
 def predict_masks(model: nn.Module,  # a segmentation model returning logits (N, C, H, W)
                   images: np.ndarray,  # (N, H, W) greyscale slices in [0, 1]
