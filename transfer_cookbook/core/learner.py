@@ -22,9 +22,10 @@ from tqdm.auto import tqdm
 from .env import get_device, is_quick
 
 # %% auto #0
-__all__ = ['split_batch', 'to_device', 'run_model', 'accuracy', 'set_trainable', 'param_groups', 'spread_lr', 'Learner',
-           'get_preds', 'validate', 'save_weights', 'load_weights', 'distributed', 'ShardedBatches', 'fit',
-           'cache_features', 'steps_to_epochs', 'fine_tune', 'lr_find', 'plot_lr_find']
+__all__ = ['BATCHNORM_TYPES', 'split_batch', 'to_device', 'run_model', 'accuracy', 'set_trainable', 'param_groups', 'spread_lr',
+           'Learner', 'get_preds', 'validate', 'predict_batches', 'count_parameters', 'save_weights', 'load_weights',
+           'distributed', 'ShardedBatches', 'fit', 'cache_features', 'steps_to_epochs', 'fine_tune', 'lr_find',
+           'plot_lr_find']
 
 # %% ../../nbs/core/04_learner.ipynb #85440a51
 def split_batch(batch) -> tuple:
@@ -49,7 +50,7 @@ def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return (logits.argmax(-1) == targets).float().mean()
 
 # %% ../../nbs/core/04_learner.ipynb #55ddfbb7
-_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+BATCHNORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)  # the layers whose statistics freezing must keep
 
 def set_trainable(module: nn.Module,  # usually `model.body`
                   trainable: bool,  # False freezes: no gradients, BatchNorm kept in eval mode
@@ -57,14 +58,14 @@ def set_trainable(module: nn.Module,  # usually `model.body`
     "Freeze or unfreeze every parameter of `module`; frozen BatchNorm layers are switched to eval mode."
     for p in module.parameters(): p.requires_grad_(trainable)
     for m in module.modules():
-        if isinstance(m, _BN): m.train(module.training if trainable else False)
+        if isinstance(m, BATCHNORM_TYPES): m.train(module.training if trainable else False)
     return module
 
 def _bn_eval_where_frozen(model: nn.Module, all_bn: bool = False):
     "BatchNorm layers in eval mode where their weights are frozen, and with `all_bn` throughout the body (the whole model if it has none)."
     pretrained = {id(m) for m in getattr(model, 'body', model).modules()} if all_bn else set()
     for m in model.modules():
-        if isinstance(m, _BN) and (id(m) in pretrained or not any(p.requires_grad for p in m.parameters(recurse=False))): m.eval()
+        if isinstance(m, BATCHNORM_TYPES) and (id(m) in pretrained or not any(p.requires_grad for p in m.parameters(recurse=False))): m.eval()
 
 # %% ../../nbs/core/04_learner.ipynb #4cc36579
 def param_groups(model: nn.Module,  # a model with `body` and `head` children, or any module
@@ -156,6 +157,27 @@ def validate(self: Learner, dl: DataLoader | None = None) -> dict:
     return res
 
 Learner.get_preds, Learner.validate = get_preds, validate
+
+# %% ../../nbs/core/04_learner.ipynb #0624e706
+@torch.no_grad()
+def predict_batches(model: nn.Module,  # any model; called as `model(x)`, or `model(**x)` for a dict
+                    inputs,  # a tensor or array with the items on the first axis, or a dict of them
+                    batch_size: int = 64,
+                    device=None,  # defaults to where the model's parameters are
+                    ) -> torch.Tensor:
+    "The model's outputs (`.logits` where it returns an object) for every item, in order, as one CPU tensor."
+    device = device or next(iter(model.parameters()), torch.empty(0)).device
+    as_tensor = lambda v: v if torch.is_tensor(v) else torch.as_tensor(v)
+    inputs = {k: as_tensor(v) for k, v in inputs.items()} if isinstance(inputs, dict) else as_tensor(inputs)
+    n = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
+    take = lambda a, b: {k: v[a:b] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[a:b]
+    was_training = model.training; model.eval()
+    try: return torch.cat([run_model(model, to_device(take(i, i + batch_size), device)).float().cpu() for i in range(0, n, batch_size)])
+    finally: model.train(was_training)
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    "(trainable, total) numbers of parameters."
+    return (sum(p.numel() for p in model.parameters() if p.requires_grad), sum(p.numel() for p in model.parameters()))
 
 # %% ../../nbs/core/04_learner.ipynb #52bf8e5b
 def _atomic(path: Path, write):
