@@ -14,6 +14,9 @@ import argparse, base64, copy, hashlib, json, os, re, shutil, subprocess, sys, t
 from configparser import ConfigParser
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbcells import directives  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 NBS, BUILD = ROOT/'nbs', ROOT/'_build'
 SITE_CONF = ROOT/'tools'/'site'
@@ -34,7 +37,6 @@ VENDOR = {
 WIDGET_STATE = 'application/vnd.jupyter.widget-state+json'
 WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
 ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
-DIRECTIVE = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 
 
 def settings():
@@ -119,14 +121,6 @@ def nbdev_process(sources, dest, workers):
 
 
 # --- from nbdev's (Quarto-flavoured) notebooks to what myst-nb renders ------------------------------------------------
-def directives(source):
-    "The `#| name: value` lines that open a cell, as {name: value}, and the source without them."
-    lines, found = source.splitlines(), {}
-    while lines and (m := DIRECTIVE.match(lines[0])):
-        found[m[1].lower()] = m[2].strip().strip('"\'').lower(); lines.pop(0)
-    return found, '\n'.join(lines)
-
-
 def collapse_carriage_returns(text):
     "What a terminal would show: on each line, only what follows the last carriage return (one line per progress bar)."
     return '\n'.join(line.rstrip('\r').rsplit('\r', 1)[-1] for line in text.split('\n'))

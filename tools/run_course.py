@@ -23,6 +23,9 @@ import multiprocessing
 from configparser import ConfigParser
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbcells import directives  # noqa: E402
+
 try:
     import nbformat
     from nbclient import NotebookClient
@@ -52,21 +55,11 @@ def notebooks(pattern):
     return sorted(found, key=lambda p: p.stem)  # the numbers give the order, whichever package folder holds it
 
 
-def directives(source):
-    "nbdev's `#| name: value` lines at the top of a cell, as {name: value}."
-    found = {}
-    for line in source.splitlines():
-        m = re.match(r'\s*#\s*\|\s*([\w-]+):?\s*(.*)', line)
-        if m: found[m[1].lower()] = m[2].strip().lower()
-        elif line.strip(): break
-    return found
-
-
 def mark_skipped_cells(nb, skip_flags):
     "Tag the cells nbdev's test runner would also skip: `#| eval: false`, flagged cells, and `nbdev_export()` calls."
     for cell in nb.cells:
         if cell.cell_type != 'code': continue
-        d = directives(cell.source)
+        d = directives(cell.source)[0]
         # the export call would write into transfer_cookbook/: the course runner only reads the library
         if d.get('eval') == 'false' or skip_flags & d.keys() or 'nbdev_export(' in cell.source:
             tags = cell.metadata.setdefault('tags', [])

@@ -1,0 +1,12 @@
+"""What the course's tools read from a notebook cell: nbdev's `#| name: value` directives (one parser for all tools)."""
+import re
+
+DIRECTIVE = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
+
+
+def directives(source):
+    "The `#| name: value` lines that open a cell, as {name: value} (lower case, quotes dropped), and the source without them."
+    lines, found = source.splitlines(), {}
+    while lines and (m := DIRECTIVE.match(lines[0])):
+        found[m[1].lower()] = m[2].strip().strip('"\'').lower(); lines.pop(0)
+    return found, '\n'.join(lines)
