@@ -271,7 +271,7 @@ def _fit_unet(learn: Learner, train_ds, steps, batch_size: int, lr: float, froze
     batches = lambda n: DataLoader(train_ds, batch_size=batch_size, sampler=RandomSampler(train_ds, num_samples=n * batch_size))
     if steps is None:
         epochs = min(40, max(10, math.ceil(150 / per_epoch)))
-        phases = [(round(frozen_share * epochs), per_epoch, {}), (epochs, per_epoch, dict(patience=4, checkpoint_dir=checkpoint_dir))]
+        phases = [(round(frozen_share * epochs), per_epoch, {}), (epochs, per_epoch, dict(patience=max(3, epochs // 4), checkpoint_dir=checkpoint_dir))]
     else:
         frozen = min(steps, max(1, round(frozen_share * steps))) if frozen_share > 0 else 0
         phases = [(1, frozen, {}), (1, steps - frozen, {})]
