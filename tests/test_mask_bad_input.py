@@ -1,17 +1,19 @@
 """Bad and awkward input for the mask-folder recipe (recipe 43): every image format is converted by the documented rule,
 and every pair that cannot be used is refused with the file's name and what to do; the saved model round-trips, is
-never written over a user's folder, and refuses weights from another model. Plain pytest on tiny images written to a
+never written over a user's folder, and refuses weights from another model; validation keeps each volume on one side. Plain pytest on tiny images written to a
 fresh folder per test; the training tests take two optimiser steps."""
 import hashlib
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from transfer_cookbook.vision.data import BadImageError
-from transfer_cookbook.vision.mask_folder import (BadMaskPairsError, load_mask_folder, load_segmenter, predict_mask_files, read_mask, read_mask_image, scan_mask_folder, train_segmenter)
+from transfer_cookbook.vision.mask_folder import (BadMaskPairsError, VOLUME_FROM_NAME, load_mask_folder, load_segmenter, predict_segmenter, read_mask,
+                                                  read_mask_image, scan_mask_folder, train_segmenter, volume_split)
 
 SIZE = 32
 
@@ -181,53 +183,105 @@ def test_images_of_other_sizes_are_resized_to_one(tmp_path):
     np.testing.assert_array_equal(data['masks'][0], mask)  # nearest neighbour: labels stay labels
 
 
+# --- label slips and volumes: caught before any training -----------------------------------------------------------
+
+def test_a_stray_label_warns_and_names_its_mask(tmp_path):
+    root = make_folder(tmp_path/'d')
+    mask = square(2)[1]; mask[0:2, 0:2] = 7; Image.fromarray(mask).save(root/'masks'/'case2.png')
+    with pytest.warns(UserWarning, match=r'No mask holds labels 2, 3, 4, 5, 6, but label 7 in 1 mask: \S*case2.png\. With n_classes=None the model gets 8 classes, 5 of which'):
+        assert load_mask_folder(root)['n_classes'] == 8
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert load_mask_folder(root, n_classes=8)['n_classes'] == 8  # declared: no warning
+
+
+def test_volume_from_name_and_volumes_kept_on_one_side():
+    files = [f'scans/case{v:02d}_{s:03d}.png' for v in range(6) for s in range(5)] + ['brain3-12.png', 'brain3-13.png']
+    train_idx, valid_idx, volumes = volume_split(files, valid_frac=0.3)
+    assert volumes[:5].tolist() == ['case00'] * 5 and volumes[-1] == 'brain3'
+    assert not set(volumes[train_idx]) & set(volumes[valid_idx]) and len(train_idx) + len(valid_idx) == len(files)
+    assert volume_split(files, groups=lambda p: p.name[:6])[2][0] == 'case00'
+    assert volume_split(files, groups=None)[2] is None
+
+
+def test_names_without_volumes_are_refused_with_what_to_do():
+    with pytest.raises(ValueError, match=r"groups=VOLUME_FROM_NAME puts all 3 files in one volume \('', e.g. from 001.png\).*VOLUME_SLICE.*groups=None"):
+        volume_split(['001.png', '002.png', '003.png'])
+    with pytest.raises(ValueError, match=r'cannot tell the volume of 1 file\(s\) whose name ends in no slice number: left.png'):
+        volume_split(['a_001.png', 'b_002.png', 'left.png'])
+    with pytest.raises(ValueError, match='matches no part'):
+        volume_split(['a_001.png', 'b_002.png'], groups=r'patient(\d+)')
+
+
+def test_one_volume_stops_training_before_a_network_is_loaded(tmp_path, monkeypatch):
+    root = make_folder(tmp_path/'d')  # case0.png ... case3.png: one volume, 'case'
+    import transfer_cookbook.vision.mask_folder as mf
+    monkeypatch.setattr(mf, 'load_backbone', lambda *a, **k: pytest.fail('a network was loaded'))
+    with pytest.raises(ValueError, match=r"puts all 4 files in one volume \('case'"):
+        train_segmenter(root, tmp_path/'out', steps=1)
+    assert not (tmp_path/'out').exists()
+
+
 # --- train, save, load, predict ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('seg')
     root = make_folder(tmp/'data', n=6)
-    model = train_segmenter(root, tmp/'model', steps=2, batch_size=2, valid_frac=0.34)
-    return tmp, root, model
+    model, report = train_segmenter(root, tmp/'model', steps=2, batch_size=2, valid_frac=0.34, groups=None)
+    return tmp, root, model, report
+
+
+def test_report_follows_the_contract(trained):
+    _, _, _, report = trained
+    assert report['classes'] == ['class 0', 'class 1'] and list(report['valid_dice']) == report['classes']
+    assert all(np.isnan(d) or 0 <= d <= 1 for d in report['valid_dice'].values())
+    assert (report['steps'], report['train_items'], report['valid_items'], report['skipped']) == (2, 4, 2, [])
+    assert report['train_groups'] is None and report['valid_groups'] is None and len(report['history']) == 2
 
 
 def test_save_and_load_give_the_same_predictions(trained):
-    tmp, root, model = trained
-    assert sorted(p.name for p in (tmp/'model').iterdir()) == ['model.safetensors', 'segmenter.json']
+    tmp, root, model, _ = trained
+    assert sorted(p.name for p in (tmp/'model').iterdir()) == ['config.json', 'model.onnx', 'model.safetensors']
     assert not (tmp/'model.partial').exists()
-    meta = json.loads((tmp/'model'/'segmenter.json').read_text())
-    assert meta['n_classes'] == 2 and meta['size'] == [SIZE, SIZE] and meta['encoder'] == 'efficientnet_lite0'
+    meta = json.loads((tmp/'model'/'config.json').read_text())
+    assert meta['task'] == 'segmenter' and meta['classes'] == ['class 0', 'class 1'] and meta['size'] == [SIZE, SIZE]
+    assert meta['backbone'] == 'efficientnet_lite0' and meta['divide_by'] == 255
     loaded = load_segmenter(tmp/'model')
     paths = sorted((root/'images').iterdir())
-    a, b = predict_mask_files(model, paths), predict_mask_files(loaded, paths, out_dir=tmp/'pred')
+    (ta, a), (tb, b) = predict_segmenter(model, paths), predict_segmenter(loaded, paths, out_dir=tmp/'pred')
     assert all(x.shape == (SIZE, SIZE) and np.array_equal(x, y) for x, y in zip(a, b))
+    assert tb.columns.tolist() == ['file', 'height', 'width', 'mean_probability', 'share_class 0', 'share_class 1'] and len(tb) == len(paths)
+    np.testing.assert_allclose(tb[['share_class 0', 'share_class 1']].sum(axis=1), 1)
     np.testing.assert_array_equal(read_mask(tmp/'pred'/'case0.png'), b[0])
-    with pytest.raises(FileExistsError, match='already exist'): predict_mask_files(loaded, paths[:1], out_dir=tmp/'pred')
+    with pytest.raises(FileExistsError, match='already exist'): predict_segmenter(loaded, paths[:1], out_dir=tmp/'pred')
 
 
 def test_a_non_empty_out_dir_is_refused_and_left_untouched(trained, tmp_path):
-    _, root, _ = trained
+    _, root, _, _ = trained
     out = tmp_path/'mine'; out.mkdir(); (out/'notes.txt').write_text('my notes')
-    with pytest.raises(FileExistsError, match='already exists and is not empty; nothing was trained or changed'):
-        train_segmenter(root, out, steps=1)
+    with pytest.raises(FileExistsError, match='already holds notes.txt: pass overwrite=True'):
+        train_segmenter(root, out, steps=1, groups=None)
     assert [p.name for p in out.iterdir()] == ['notes.txt'] and (out/'notes.txt').read_text() == 'my notes'
     with pytest.raises(FileExistsError):  # checked before the folder is even read
         train_segmenter(tmp_path/'no_such_folder', out, steps=1)
 
 
 def test_a_saved_model_is_not_overwritten(trained):
-    tmp, root, _ = trained
+    tmp, root, _, _ = trained
     before = hashlib.sha256((tmp/'model'/'model.safetensors').read_bytes()).hexdigest()
-    with pytest.raises(FileExistsError): train_segmenter(root, tmp/'model', steps=1)
+    with pytest.raises(FileExistsError): train_segmenter(root, tmp/'model', steps=1, groups=None)
     assert hashlib.sha256((tmp/'model'/'model.safetensors').read_bytes()).hexdigest() == before
 
 
-def test_load_refuses_weights_of_another_model(trained, tmp_path):
-    tmp, _, _ = trained
+def test_load_refuses_weights_of_another_model_and_other_folders(trained, tmp_path):
+    tmp, _, _, _ = trained
     other = tmp_path/'other'; other.mkdir()
     (other/'model.safetensors').write_bytes((tmp/'model'/'model.safetensors').read_bytes())
-    meta = json.loads((tmp/'model'/'segmenter.json').read_text()); meta['n_classes'] = 3  # the JSON describes a 3-class head
-    (other/'segmenter.json').write_text(json.dumps(meta))
+    meta = json.loads((tmp/'model'/'config.json').read_text()); meta['classes'] = ['a', 'b', 'c']  # the config describes a 3-class head
+    (other/'config.json').write_text(json.dumps(meta))
     with pytest.raises(ValueError, match=r'does not fit this model.*shape mismatch.*head.classifier'):
         load_segmenter(other)
-    with pytest.raises(FileNotFoundError, match='not a folder written by train_segmenter'): load_segmenter(tmp_path)
+    (other/'config.json').write_text(json.dumps({**meta, 'task': 'image-classifier'}))
+    with pytest.raises(ValueError, match="holds a 'image-classifier' model, not a 'segmenter'"): load_segmenter(other)
+    with pytest.raises(FileNotFoundError, match='holds no config.json'): load_segmenter(tmp_path)

@@ -14,7 +14,7 @@ from scipy.io import wavfile
 
 from transfer_cookbook.audio.audio_folder import BadAudioError, BadAudioFilesError, load_audio_folder, read_audio
 from transfer_cookbook.vision.data import (BadImageError, BadImagesError, ImageFolderDataset, load_image, scan_image_folder)
-from transfer_cookbook.vision.mask_folder import (BadMaskPairsError, load_mask_folder, predict_mask_files, read_mask, read_mask_image)
+from transfer_cookbook.vision.mask_folder import (BadMaskPairsError, load_mask_folder, predict_segmenter, read_mask, read_mask_image)
 from transfer_cookbook.datasets.tweets import load_tweets
 
 SR = 16_000
@@ -213,7 +213,7 @@ def test_predictions_of_one_name_are_not_written_over_each_other(tmp_path):
     Image.fromarray(photo(32, 32)).save(tmp_path/'a'/'Scan 1.jpg')
     paths = [tmp_path/'a'/'scan 1.png', tmp_path/'b'/'scan 1.png', tmp_path/'a'/'Scan 1.jpg']
     with pytest.raises(ValueError, match=r"3 files would be written as one mask, 'scan 1\.png'"):
-        predict_mask_files(_NoModel(), paths, out_dir=tmp_path/'out')
+        predict_segmenter(_NoModel(), paths, out_dir=tmp_path/'out')
     assert not (tmp_path/'out').exists()
 
 
