@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ..core.env import seed_everything
 from ..core.files import sample_per_class
-from ..core.learner import Learner, fine_tune, cache_features, steps_to_epochs
+from ..core.learner import Learner, cache_features, fine_tune, predict_batches, steps_to_epochs
 from .features import SAMPLE_RATE, log_mel, fit_to_length
 
 # %% auto #0
@@ -191,12 +191,7 @@ def train_keywords(method: str,  # one of `KEYWORD_METHODS`
 @torch.no_grad()
 def predict_keywords(model: nn.Module, audio, batch_size: int = 128) -> np.ndarray:
     "Class probabilities (N, classes) for clips (N, samples), on the model's device."
-    return _outputs(model, audio, batch_size).softmax(-1).numpy()
-
-@torch.no_grad()
-def _outputs(module: nn.Module, x, batch_size: int = 128) -> torch.Tensor:
-    module.eval(); device = next(module.parameters()).device
-    return torch.cat([module(torch.as_tensor(x[i:i + batch_size], device=device)).float().cpu() for i in range(0, len(x), batch_size)])
+    return predict_batches(model, audio, batch_size).softmax(-1).numpy()
 
 # %% ../../nbs/audio/31_keyword_spotting.ipynb #ed5bf916
 def keyword_curve(train_audio: np.ndarray, train_labels: np.ndarray,  # the pool to draw labelled examples from
@@ -215,8 +210,8 @@ def keyword_curve(train_audio: np.ndarray, train_labels: np.ndarray,  # the pool
                 if k not in ks: continue
                 model, info = train_keywords(m, train_audio[idx], train_labels[idx], n_classes=n_classes, seed=d, **kwargs)
                 if m == 'frozen embedding':  # the body is the untouched pretrained one: embed the test clips once
-                    if test_features is None: test_features = _outputs(model.body, test_audio)
-                    probs = _outputs(model.head, test_features).softmax(-1).numpy()
+                    if test_features is None: test_features = predict_batches(model.body, test_audio, 128)
+                    probs = predict_batches(model.head, test_features, 128).softmax(-1).numpy()
                 else: probs = predict_keywords(model, test_audio)
                 rows.append(dict(info, per_class=k, draw=d, accuracy=float((probs.argmax(1) == test_labels).mean())))
                 models.setdefault((m, k), model)

@@ -19,14 +19,14 @@ from transformers import Wav2Vec2Config, Wav2Vec2ForPreTraining, Wav2Vec2ForSequ
 from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices, _sample_negative_indices
 
 from ..core.env import get_device, is_online, seed_everything
-from ..core.learner import Learner, steps_to_epochs
+from ..core.learner import Learner, steps_to_epochs, count_parameters
 from .features import SAMPLE_RATE, log_mel
 
 # %% auto #0
-__all__ = ['small_wav2vec2_config', 'n_params', 'normalise_clips', 'wav2vec2_batch', 'feature_frames', 'pretrain_wav2vec2',
-           'save_wav2vec2', 'load_wav2vec2', 'shipped_wav2vec2', 'collapse_report', 'frame_coherence',
-           'quantizer_inputs', 'wav2vec2_features', 'log_mel_features', 'linear_probe', 'wav2vec2_classifier',
-           'conv_features', 'AfterFeatureEncoder', 'head_and_body', 'fine_tune_wav2vec2']
+__all__ = ['small_wav2vec2_config', 'normalise_clips', 'wav2vec2_batch', 'feature_frames', 'pretrain_wav2vec2', 'save_wav2vec2',
+           'load_wav2vec2', 'shipped_wav2vec2', 'collapse_report', 'frame_coherence', 'quantizer_inputs',
+           'wav2vec2_features', 'log_mel_features', 'linear_probe', 'wav2vec2_classifier', 'conv_features',
+           'AfterFeatureEncoder', 'head_and_body', 'fine_tune_wav2vec2']
 
 # %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #a4af0d66
 def small_wav2vec2_config(hidden_size: int = 256,  # width of the transformer (wav2vec2-base: 768)
@@ -48,9 +48,7 @@ def small_wav2vec2_config(hidden_size: int = 256,  # width of the transformer (w
         num_negatives=100, contrastive_logits_temperature=0.1, diversity_loss_weight=0.1)
     return Wav2Vec2Config(**{**defaults, **kwargs})
 
-def n_params(model: torch.nn.Module) -> int:
-    "Number of parameters."
-    return sum(p.numel() for p in model.parameters())
+
 
 # %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #7071a567
 def normalise_clips(x: torch.Tensor) -> torch.Tensor:
@@ -182,7 +180,7 @@ def pretrain_wav2vec2(corpus,  # unlabelled speech: a `SpeechCorpus` (`load_corp
     info = dict(device=torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu', steps=step,
                 minutes=round(seconds / 60, 2), batch_size=batch_size, crop_seconds=crop_seconds, lr=lr,
                 corpus_hours=round(corpus.hours, 2), corpus_utterances=len(corpus), corpus_voices=int(len(set(corpus.voices))),
-                audio_hours_seen=round(step * batch_size * crop_seconds / 3600, 2), parameters=n_params(model),
+                audio_hours_seen=round(step * batch_size * crop_seconds / 3600, 2), parameters=count_parameters(model)[1],
                 final_loss=log[-1]['loss'] if 'loss' in log[-1] else None, final_val_loss=log[-1]['val_loss'],
                 final_perplexity=log[-1].get('perplexity'), skipped_steps=skipped, torch=torch.__version__, seed=seed)
     model.eval()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json, tempfile, time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn

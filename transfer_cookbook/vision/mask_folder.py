@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 from .data import BadImageError, BadImagesError, load_image, _to_8bit, _plain_reason, _upright
 from ..core.files import broken_link, check_out_dir, group_of, split_by_class, split_by_group, writing_dir
 from ..core.env import seed_everything
-from ..core.learner import Learner, save_weights, load_weights
+from ..core.learner import Learner, save_weights, load_weights, predict_batches
 from .models import load_backbone
 from .segment import UNet, ce_dice_loss, dice_per_class
 
@@ -259,12 +259,6 @@ class _Augmented(torch.utils.data.Dataset):
 def _tensors(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(images, dtype=np.float32)).permute(0, 3, 1, 2) / 255  # a copy: PIL arrays are read-only
 
-@torch.no_grad()
-def _logits(model: UNet, x: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
-    "The model's outputs (N, C, H, W) on the CPU for images (N, 3, H, W) in [0, 1]; the model in eval mode."
-    model.eval(); device = next(model.parameters()).device
-    return torch.cat([model(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
-
 def _fit_unet(learn: Learner, train_ds, steps, batch_size: int, lr: float, frozen_share: float, checkpoint_dir) -> pd.DataFrame:
     "Encoder frozen, then the whole U-Net at depth-wise rates: `steps` in all, or (None) epochs stopped early on validation."
     per_epoch = math.ceil(len(train_ds) / batch_size)
@@ -320,7 +314,7 @@ def train_segmenter(data: str | Path,  # a folder holding `images/NAME.*` and `m
     learn = Learner(model, None, watch, loss_fn=ce_dice_loss, metrics={}, progress=False)
     with tempfile.TemporaryDirectory(prefix='tc-best-') as ckpt:
         history = _fit_unet(learn, _Augmented(x[train_idx], y[train_idx]), steps, batch_size, lr, frozen_share, ckpt)
-    logits = _logits(model, x[valid_idx])
+    logits = predict_batches(model, x[valid_idx], 16)
     dice, valid_loss = dice_per_class(logits, y[valid_idx], len(classes)), float(ce_dice_loss(logits, y[valid_idx]))
     model.eval(); model.meta = segmenter_config(classes, pretrained, pairs['size'], bb.mean, bb.std)
     with writing_dir(out_dir, overwrite) as folder: save_segmenter(model, folder)
@@ -357,7 +351,7 @@ def predict_segmenter(model: UNet,  # from `train_segmenter` or `load_segmenter`
     rows, masks = [], []
     for i in range(0, len(paths), batch_size):
         images = [read_mask_image(p) for p in paths[i:i + batch_size]]
-        probs = _logits(model, _tensors(np.stack([_resize(im, size, False) for im in images]))).softmax(1)
+        probs = predict_batches(model, _tensors(np.stack([_resize(im, size, False) for im in images])), 16).softmax(1)
         for im, p in zip(images, probs):
             masks.append(_resize(p.argmax(0).numpy(), im.shape[:2], True).astype(np.int64))
             rows.append([*im.shape[:2], float(p.max(0).values.mean()), *np.bincount(masks[-1].ravel(), minlength=len(classes)) / masks[-1].size])

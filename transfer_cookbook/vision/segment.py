@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from ..core.env import seed_everything
 from .models import Backbone, LiteFeatures, load_backbone
-from ..core.learner import Learner
+from ..core.learner import Learner, predict_batches
 from ..datasets.brain import SliceDataset
 
 # %% auto #0
@@ -250,9 +250,7 @@ def predict_masks(model: nn.Module,  # a segmentation model returning logits (N,
     "Predicted class maps (N, H, W) int64 for a stack of slices, the model in eval mode."
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3: raise ValueError(f"images must be a stack of slices (N, H, W), got shape {images.shape}: add a leading axis for one slice.")
-    model.eval(); device = next(model.parameters()).device
-    x = torch.from_numpy(images)[:, None]
-    return torch.cat([model(x[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(x), batch_size)]).numpy()
+    return predict_batches(model, images[:, None], batch_size).argmax(1).numpy()
 
 # %% ../../nbs/vision/41_unet_transfer.ipynb #6479809e
 def spread_pick(indices: np.ndarray,  # candidate slice indices, in order along the stack
