@@ -19,7 +19,7 @@ from ..core.files import sample_per_class
 from ..core.learner import Learner, cache_features, fine_tune, run_model, steps_to_epochs
 
 # %% auto #0
-__all__ = ['METHODS', 'TextModelUnavailableError', 'text_model_path', 'load_text_classifier', 'text_loader', 'MeanPooledEncoder',
+__all__ = ['METHODS', 'TextModelUnavailableError', 'text_model_path', 'make_text_classifier', 'text_loader', 'MeanPooledEncoder',
            'EncoderClassifier', 'mean_pooled_classifier', 'transformer_groups', 'layerwise_lr', 'add_lora',
            'count_parameters', 'encode_texts', 'TextFeatures', 'train_text', 'predict_proba', 'evaluate_text',
            'compare_text', 'token_attributions', 'attribution_html']
@@ -45,7 +45,7 @@ def text_model_path(name: str = 'minilm') -> str:
         return str(Path(spec.submodule_search_locations[0])/'model')
     return str(name)
 
-def load_text_classifier(name: str = 'minilm',  # 'minilm' (packaged), a saved folder, or a Hugging Face id like 'bert-base-uncased'
+def make_text_classifier(name: str = 'minilm',  # 'minilm' (packaged), a saved folder, or a Hugging Face id like 'bert-base-uncased'
                          num_labels: int = 2,
                          pretrained: bool = True,  # False: the same architecture with random weights
                          id2label: dict | None = None,  # class names for the model's config
@@ -165,7 +165,7 @@ def encode_texts(body: nn.Module,  # texts -> vectors: the `body` of `mean_poole
 
 class TextFeatures:
     "Each text's vector from a frozen pretrained encoder (`encode_texts`), computed the first time it is asked for, then kept."
-    def __init__(self, name: str = 'minilm',  # the pretrained model (see `load_text_classifier`)
+    def __init__(self, name: str = 'minilm',  # the pretrained model (see `make_text_classifier`)
                  batch_size: int = 128, max_length: int = 64,
                  device=None):  # default `get_device()`
         self.name, self.batch_size, self.max_length, self.device = name, batch_size, max_length, device
@@ -177,7 +177,7 @@ class TextFeatures:
         new = list(dict.fromkeys(t for t in texts if t not in self.vectors))
         if new:
             if self._body is None:
-                hf, self._tok = load_text_classifier(self.name)
+                hf, self._tok = make_text_classifier(self.name)
                 self._body = mean_pooled_classifier(hf.base_model, 2).body
             start = time.perf_counter()
             self.vectors.update(zip(new, encode_texts(self._body, self._tok, new, self.batch_size, self.max_length, self.device)))
@@ -191,7 +191,7 @@ class TextFeatures:
 
 def train_text(method: str,  # one of METHODS
                train: pd.DataFrame,  # `text` and `label` columns
-               name: str = 'minilm',  # the pretrained model (see `load_text_classifier`)
+               name: str = 'minilm',  # the pretrained model (see `make_text_classifier`)
                steps: int = 60,  # optimiser steps that update the transformer (fine-tuning, LoRA, from scratch)
                batch_size: int = 32,
                lr: float = 1e-4,  # peak rate of the top layer (fine-tuning); LoRA uses 10x, from scratch 3x
@@ -213,7 +213,7 @@ def train_text(method: str,  # one of METHODS
         model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
                               LogisticRegression(C=10, max_iter=2000)).fit(train.text, train.label)
         return model, None, time.perf_counter() - start
-    hf, tok = load_text_classifier(name, n_labels, pretrained=method != 'from scratch')
+    hf, tok = make_text_classifier(name, n_labels, pretrained=method != 'from scratch')
     model = mean_pooled_classifier(hf.base_model, n_labels)
     dl = text_loader(train.text, train.label, tok, batch_size, max_length=max_length, steps=steps)  # one "epoch" = `steps` batches
     learn = Learner(model, dl, device=device, splitter=transformer_groups, channels_last=False, progress=False)
