@@ -5,20 +5,18 @@
 # %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #560d3df1
 from __future__ import annotations
 import json, math, time
-from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-import transformers
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from transformers import Wav2Vec2Config, Wav2Vec2ForPreTraining, Wav2Vec2ForSequenceClassification, Wav2Vec2Model
 from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices, _sample_negative_indices
 
-from ..core.env import get_device, is_online, seed_everything
+from ..core.env import get_device, is_online, seed_everything, quiet_transformers
 from ..core.learner import Learner, steps_to_epochs, count_parameters
 from .features import SAMPLE_RATE, log_mel
 
@@ -187,16 +185,6 @@ def pretrain_wav2vec2(corpus,  # unlabelled speech: a `SpeechCorpus` (`load_corp
     return model, pd.DataFrame(log), info
 
 # %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #f1942901
-@contextmanager
-def _quiet_transformers():
-    "Silence transformers' progress bars and load report (which lists the pretraining heads an encoder leaves out)."
-    level, bars = transformers.logging.get_verbosity(), transformers.utils.logging.is_progress_bar_enabled()
-    transformers.logging.set_verbosity_error(); transformers.utils.logging.disable_progress_bar()
-    try: yield
-    finally:
-        transformers.logging.set_verbosity(level)
-        if bars: transformers.utils.logging.enable_progress_bar()
-
 def save_wav2vec2(model: Wav2Vec2ForPreTraining,  # a (pre)trained model
                   folder,  # created if missing
                   info: dict | None = None,  # facts about the run (from `pretrain_wav2vec2`)
@@ -207,7 +195,7 @@ def save_wav2vec2(model: Wav2Vec2ForPreTraining,  # a (pre)trained model
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     model = model.to('cpu')
     state = {k: v.detach().to(dtype) if v.is_floating_point() else v.detach() for k, v in model.state_dict().items()}
-    with _quiet_transformers(): model.save_pretrained(folder, state_dict=state)
+    with quiet_transformers(): model.save_pretrained(folder, state_dict=state)
     if not (folder/'model.safetensors').exists(): raise RuntimeError(f"save_pretrained wrote no model.safetensors in {folder}")
     if info is not None or log is not None:
         meta = dict(info or {}, weights_dtype=str(dtype).replace('torch.', ''), log=None if log is None else log.round(5).to_dict('records'))
@@ -222,7 +210,7 @@ def load_wav2vec2(source,  # a folder from `save_wav2vec2`, or a Hugging Face Hu
     cls = Wav2Vec2ForPreTraining if pretraining_heads else Wav2Vec2Model
     local = Path(source).expanduser()
     if local.is_dir():
-        with _quiet_transformers():
+        with quiet_transformers():
             return cls.from_pretrained(str(local), dtype=torch.float32, use_safetensors=True, local_files_only=True).eval()
     if not is_online():
         raise FileNotFoundError(f"{source!r} is not a local folder, and there is no network to fetch it from the Hugging Face Hub. "
@@ -329,7 +317,7 @@ def wav2vec2_classifier(source,  # a folder from `save_wav2vec2`, or a Hugging F
         raise FileNotFoundError(f"{source!r} is not a local folder, and there is no network to fetch it from the Hugging Face Hub. "
                                 f"Offline, use the shipped checkpoint: wav2vec2_classifier(shipped_wav2vec2(), ...).")
     src, settings = str(local if local.is_dir() else source), dict(num_labels=num_labels, mask_time_prob=mask_time_prob)
-    with _quiet_transformers():
+    with quiet_transformers():
         if pretrained:
             model = Wav2Vec2ForSequenceClassification.from_pretrained(src, dtype=torch.float32, use_safetensors=True,
                                                                       local_files_only=local.is_dir(), **settings)

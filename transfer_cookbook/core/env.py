@@ -5,6 +5,7 @@
 # %% ../../nbs/core/00_env.ipynb #1f7de222
 from __future__ import annotations
 import json, os, random, socket
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['get_device', 'seed_everything', 'is_quick', 'quick', 'is_online', 'results_dir', 'save_results', 'load_results']
+__all__ = ['get_device', 'seed_everything', 'is_quick', 'quick', 'is_online', 'quiet_transformers', 'results_dir', 'save_results',
+           'load_results']
 
 # %% ../../nbs/core/00_env.ipynb #caed2abd
 def get_device(prefer: str | None = None,  # "cpu", "cuda" or "mps" to force a choice; None picks the fastest available
@@ -63,6 +65,18 @@ def is_online(host: str = 'download.pytorch.org',  # a host the online code path
     for var in ('TC_OFFLINE', 'HF_HUB_OFFLINE'):
         if os.environ.get(var, '').strip().lower() in ('1', 'true', 'yes', 'on'): return False
     return _can_connect(host, 443, timeout)
+
+# %% ../../nbs/core/00_env.ipynb #2f2313a7
+@contextmanager
+def quiet_transformers():
+    "Silence transformers' load reports and progress bars inside the block; restore the previous settings after."
+    from transformers.utils import logging as hf_logging  # here: only the text and speech domains need transformers
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars: hf_logging.enable_progress_bar()
 
 # %% ../../nbs/core/00_env.ipynb #b6416eb6
 def results_dir() -> Path:

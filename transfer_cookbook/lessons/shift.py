@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ..core.env import seed_everything
 from ..vision.models import load_backbone, make_classifier
-from ..core.learner import Learner, fine_tune, steps_to_epochs
+from ..core.learner import Learner, fine_tune, steps_to_epochs, BATCHNORM_TYPES
 from ..core.interpret import group_bootstrap
 
 # %% auto #0
@@ -51,8 +51,6 @@ def shift_images(images: np.ndarray,  # (N, H, W) uint8 greyscale images
     raise ValueError(f"kind must be 'none' or one of {SHIFTS}, got {kind!r}")
 
 # %% ../../nbs/lessons/50_domain_shift.ipynb #08fa00be
-_BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
 @torch.no_grad()
 def adapt_batchnorm(model: nn.Module,  # a trained model with BatchNorm layers; it is not modified
                     images: torch.Tensor,  # unlabelled images of the target domain, normalised (N, 3, H, W)
@@ -61,7 +59,7 @@ def adapt_batchnorm(model: nn.Module,  # a trained model with BatchNorm layers; 
     "A copy of `model` whose BatchNorm running statistics are re-estimated on `images` (AdaBN); weights unchanged."
     model = copy.deepcopy(model)
     device = next(model.parameters()).device
-    bns = [m for m in model.modules() if isinstance(m, _BN_TYPES)]
+    bns = [m for m in model.modules() if isinstance(m, BATCHNORM_TYPES)]
     if not bns: raise ValueError("The model has no BatchNorm layers: there are no statistics to re-estimate.")
     momenta = [m.momentum for m in bns]
     for m in bns: m.reset_running_stats(); m.momentum = None  # None: a plain average over every batch seen

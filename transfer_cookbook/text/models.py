@@ -5,7 +5,6 @@
 # %% ../../nbs/text/20_text_sentiment.ipynb #33c82656
 from __future__ import annotations
 import html, importlib.util, time, warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,27 +13,19 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
-from ..core.env import is_online, seed_everything
+from ..core.env import is_online, seed_everything, quiet_transformers
 from ..core.files import sample_per_class
-from ..core.learner import Learner, cache_features, fine_tune, run_model, steps_to_epochs
+from ..core.learner import (Learner, cache_features, fine_tune, run_model, steps_to_epochs, count_parameters)
 
 # %% auto #0
 __all__ = ['METHODS', 'TextModelUnavailableError', 'text_model_path', 'make_text_classifier', 'text_loader', 'MeanPooledEncoder',
            'EncoderClassifier', 'mean_pooled_classifier', 'transformer_groups', 'layerwise_lr', 'add_lora',
-           'count_parameters', 'encode_texts', 'TextFeatures', 'train_text', 'predict_proba', 'evaluate_text',
-           'compare_text', 'token_attributions', 'attribution_html']
+           'encode_texts', 'TextFeatures', 'train_text', 'predict_proba', 'evaluate_text', 'compare_text',
+           'token_attributions', 'attribution_html']
 
 # %% ../../nbs/text/20_text_sentiment.ipynb #37608eb6
 class TextModelUnavailableError(RuntimeError):
     "Raised when a text model is neither packaged, cached nor downloadable."
-
-@contextmanager
-def _quiet_transformers():
-    "Silence transformers' load report and progress bars (the missing classifier weights are expected)."
-    from transformers.utils import logging as hf_logging
-    level = hf_logging.get_verbosity(); hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
-    try: yield
-    finally: hf_logging.set_verbosity(level); hf_logging.enable_progress_bar()
 
 def text_model_path(name: str = 'minilm') -> str:
     "Where `name`'s weights come from: the packaged MiniLM, a local folder, or a Hugging Face id."
@@ -57,7 +48,7 @@ def make_text_classifier(name: str = 'minilm',  # 'minilm' (packaged), a saved f
     kw = dict(local_files_only=not (local or is_online()), trust_remote_code=False)
     labels = dict(num_labels=num_labels, **({'id2label': id2label, 'label2id': {v: k for k, v in id2label.items()}} if id2label else {}))
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             tok = AutoTokenizer.from_pretrained(path, **kw)
             if pretrained: model = AutoModelForSequenceClassification.from_pretrained(path, **labels, **kw)
             else: model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(path, **labels, **kw))
@@ -140,9 +131,7 @@ def add_lora(encoder: nn.Module, r: int = 8, alpha: int = 16, dropout: float = 0
         warnings.simplefilter('ignore', FutureWarning)
         return get_peft_model(encoder, cfg)
 
-def count_parameters(model: nn.Module) -> tuple[int, int]:
-    "(trainable, total) parameter counts."
-    return (sum(p.numel() for p in model.parameters() if p.requires_grad), sum(p.numel() for p in model.parameters()))
+
 
 # %% ../../nbs/text/20_text_sentiment.ipynb #1a13c70b
 METHODS = ('tf-idf', 'frozen encoder', 'fine-tuning', 'lora', 'from scratch')
