@@ -68,6 +68,7 @@ def _piped_wav(path: Path) -> io.BytesIO | None:
             pos += 8 + size + size % 2
     return None
 
+# %% ../../nbs/audio/33_audio_folder_recipe.ipynb #b791d374
 def _read_wav_file(path: Path) -> tuple[int, np.ndarray]:
     "SciPy's reading of `path`, its failures as `BadAudioError`s that say what to do."
     if (why := broken_link(path)): raise BadAudioError(path, why)
@@ -97,6 +98,7 @@ def _to_float(a: np.ndarray) -> np.ndarray:
     if a.dtype.kind == 'i': return a.astype(np.float64) / 2.0 ** (8 * a.dtype.itemsize - 1)
     return a.astype(np.float64)
 
+# %% ../../nbs/audio/33_audio_folder_recipe.ipynb #9591b0fe
 def _decode(path: Path, sample_rate: int) -> tuple[np.ndarray, list[str]]:
     "The waveform of the WAV at `path` as mono float32 at `sample_rate`, and notes on what was adjusted."
     rate, a = _read_wav_file(path)

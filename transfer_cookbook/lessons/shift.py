@@ -84,6 +84,7 @@ def train_source(x: torch.Tensor, y,  # normalised source images (N, 3, H, W) an
     fine_tune(learn, epochs, lr=lr, freeze_epochs=max(1, epochs // 4), bn_stats='train')
     return learn.model.eval()
 
+# %% ../../nbs/lessons/50_domain_shift.ipynb #3a7dba47
 @torch.no_grad()
 def correct_on(model: nn.Module,  # a classifier of normalised images
                x: torch.Tensor, y,  # normalised images (N, 3, H, W) and their labels

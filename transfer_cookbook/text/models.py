@@ -121,6 +121,7 @@ def layerwise_lr(lr: float,  # learning rate of the top group (the head)
 
 _LORA_TARGETS = {'distilbert': ['q_lin', 'v_lin']}  # peft knows BERT and RoBERTa's attention names itself
 
+# %% ../../nbs/text/20_text_sentiment.ipynb #1024df75
 def add_lora(encoder: nn.Module, r: int = 8, alpha: int = 16, dropout: float = 0.1) -> nn.Module:
     "The encoder with LoRA adapters on its attention queries and values; its own weights frozen."
     from peft import LoraConfig, get_peft_model
@@ -130,8 +131,6 @@ def add_lora(encoder: nn.Module, r: int = 8, alpha: int = 16, dropout: float = 0
     with warnings.catch_warnings():  # peft calls a transformers API that transformers 5 deprecated
         warnings.simplefilter('ignore', FutureWarning)
         return get_peft_model(encoder, cfg)
-
-
 
 # %% ../../nbs/text/20_text_sentiment.ipynb #1a13c70b
 METHODS = ('tf-idf', 'frozen encoder', 'fine-tuning', 'lora', 'from scratch')
@@ -152,6 +151,7 @@ def encode_texts(body: nn.Module,  # texts -> vectors: the `body` of `mean_poole
     out = np.empty_like(vecs); out[order] = vecs
     return out
 
+# %% ../../nbs/text/20_text_sentiment.ipynb #ee006558
 class TextFeatures:
     "Each text's vector from a frozen pretrained encoder (`encode_texts`), computed the first time it is asked for, then kept."
     def __init__(self, name: str = 'minilm',  # the pretrained model (see `make_text_classifier`)
@@ -178,6 +178,7 @@ class TextFeatures:
         "Encoder seconds per text so far: what a run that reads these vectors would have spent computing its own."
         return self.seconds / max(len(self.vectors), 1)
 
+# %% ../../nbs/text/20_text_sentiment.ipynb #018bdf80
 def train_text(method: str,  # one of METHODS
                train: pd.DataFrame,  # `text` and `label` columns
                name: str = 'minilm',  # the pretrained model (see `make_text_classifier`)
@@ -225,6 +226,7 @@ def train_text(method: str,  # one of METHODS
         Learner(model, dl, device=learn.device, channels_last=False, progress=False).fit(1, 10 * lr, pct_warmup=0.1)
     return model.eval(), tok, time.perf_counter() - start
 
+# %% ../../nbs/text/20_text_sentiment.ipynb #fe9aa52f
 def predict_proba(model, tok, texts, max_length: int = 64, batch_size: int = 128) -> np.ndarray:
     "Class probabilities `(N, classes)` of a trained model (transformer or scikit-learn pipeline) for `texts`, in their order."
     if tok is None: return model.predict_proba(list(texts))

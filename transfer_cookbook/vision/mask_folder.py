@@ -70,6 +70,7 @@ def read_mask_image(path,  # an image file: 8-bit, 16-bit or float, greyscale or
     try: return np.asarray(load_image(path))
     except BadImageError as e: raise BadImageError(path, f"{e.reason}. {_REDO}") from e
 
+# %% ../../nbs/vision/43_mask_folder_recipe.ipynb #5899927f
 def read_mask(path,  # a label PNG: pixel value = class index
               ) -> np.ndarray:
     "The mask at `path` as (H, W) int64 class indices; colour (RGB) and lossy (JPEG) masks are refused with what to do."
