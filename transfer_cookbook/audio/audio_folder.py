@@ -16,8 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..core.env import seed_everything
-from ..core.files import (broken_link, check_out_dir, files_under, group_of, is_hidden, short_list,
-                                          split_by_class, split_by_group, writing_dir)
+from ..core.files import (broken_link, check_out_dir, export_onnx, files_under, group_of, is_hidden, read_model_config, short_list, split_by_class, split_by_group, writing_dir)
 from ..core.learner import Learner, cache_features, fine_tune, load_weights, save_weights, steps_to_epochs
 from .features import SAMPLE_RATE, mel_filterbank, resample, speech_bounds
 from .keywords import KEYWORD_METHODS, LogMelCNN, keyword_model, predict_keywords
@@ -329,15 +328,10 @@ def save_keyword_classifier(model: nn.Module,  # a `keyword_model` with `.meta` 
     folder.mkdir(parents=True, exist_ok=True)
     save_weights(model, folder/'model.safetensors')
     (folder/'config.json').write_text(json.dumps(meta, indent=1))
-    graph = _ExportableLogMelCNN(model) if isinstance(model.body, LogMelCNN) else model  # torch.stft does not export
+    graph = _ExportableLogMelCNN(model).train(model.training) if isinstance(model.body, LogMelCNN) else model  # torch.stft does not export;
+    # the wrapper shares the model's layers: it starts in the model's mode, so export_onnx restores that mode after
     x = torch.zeros(1, meta['clip_samples'], device=next(model.parameters()).device)
-    was_training = model.training; model.eval()
-    try:
-        with warnings.catch_warnings():  # the exporter's notes on itself (legacy path, constant folding), not on the model
-            warnings.simplefilter('ignore')
-            torch.onnx.export(graph, (x,), str(folder/'model.onnx'), dynamo=False, input_names=['audio'], output_names=['logits'],
-                              dynamic_axes={'audio': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=17)
-    finally: model.train(was_training)
+    export_onnx(graph, {'audio': x}, folder/'model.onnx')
     return folder
 
 def _keyword_model_for(meta: dict) -> nn.Module:  # the untrained model a config describes
@@ -347,12 +341,7 @@ def _keyword_model_for(meta: dict) -> nn.Module:  # the untrained model a config
 def load_keyword_classifier(out_dir,  # a folder written by `train_keyword_classifier` / `save_keyword_classifier`
                             ) -> nn.Module:
     "The saved keyword classifier in eval mode, with its config as `.meta` (the saved weights replace the pretrained ones)."
-    out_dir = Path(out_dir)
-    if not (out_dir/'config.json').is_file():
-        raise FileNotFoundError(f"{out_dir} holds no config.json: is it a folder written by train_keyword_classifier()?")
-    meta = json.loads((out_dir/'config.json').read_text())
-    if meta.get('task') != TASK:
-        raise ValueError(f"{out_dir} holds a {meta.get('task')!r} model, not a {TASK!r}: load it with its own recipe.")
+    meta = read_model_config(out_dir, TASK, 'train_keyword_classifier')
     model = load_weights(_keyword_model_for(meta), out_dir/'model.safetensors').eval()
     model.meta = meta
     return model

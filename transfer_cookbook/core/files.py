@@ -4,7 +4,7 @@
 
 # %% ../../nbs/core/06_files.ipynb #958049eb
 from __future__ import annotations
-import os, re, shutil
+import json, os, re, shutil, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['is_hidden', 'files_under', 'broken_link', 'short_list', 'sample_per_class', 'split_by_class', 'split_by_group',
-           'group_of', 'check_out_dir', 'writing_dir']
+           'group_of', 'check_out_dir', 'writing_dir', 'read_model_config', 'export_onnx']
 
 # %% ../../nbs/core/06_files.ipynb #52ec2485
 def is_hidden(name: str) -> bool:
@@ -146,3 +146,37 @@ def writing_dir(out_dir,  # the folder the finished model will be in
     if out.exists(): out.rename(old)
     partial.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+
+# %% ../../nbs/core/06_files.ipynb #1d39344e
+def read_model_config(out_dir,  # a folder a recipe saved a model into
+                      task: str,  # the task the caller loads, e.g. 'image-classifier'
+                      recipe: str,  # the function that writes such folders, named in the error
+                      ) -> dict:
+    "The folder's `config.json`, once it is sure the folder holds a `task` model."
+    out_dir = Path(out_dir)
+    if not (out_dir/'config.json').is_file():
+        raise FileNotFoundError(f"{out_dir} holds no config.json: is it a folder written by {recipe}()?")
+    meta = json.loads((out_dir/'config.json').read_text())
+    if meta.get('task') != task:
+        what = f"a {meta['task']!r} model" if 'task' in meta else "no recipe model (a transformers save_pretrained folder, or another tool's)"
+        raise ValueError(f"{out_dir} holds {what}, not a {task!r}: load it with its own recipe.")
+    return meta
+
+def export_onnx(model,  # a torch module
+                inputs: dict,  # each input's name -> an example tensor, in the order `model` takes them
+                path,  # the .onnx file to write
+                dynamic: dict | None = None,  # {input name: {axis: label}} for axes besides the batch that may vary
+                output: str = 'logits',  # the output's name
+                ) -> Path:
+    "Write `model` as ONNX (eval mode, batch axis free); its training mode is restored after."
+    import torch  # here: the rest of this module needs no torch
+    axes = {name: {0: 'batch'} for name in [*inputs, output]}
+    for name, more in (dynamic or {}).items(): axes[name] = {**axes[name], **more}
+    was_training = model.training; model.eval()
+    try:
+        with warnings.catch_warnings():  # the tracer's notes on its own legacy path and on shape checks, not on the model
+            warnings.simplefilter('ignore')
+            torch.onnx.export(model, tuple(inputs.values()), str(path), dynamo=False, input_names=list(inputs),
+                              output_names=[output], dynamic_axes=axes, opset_version=17)
+    finally: model.train(was_training)
+    return Path(path)

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
 from ..core.env import seed_everything
-from ..core.files import check_out_dir, split_by_class, split_by_group, writing_dir
+from ..core.files import (check_out_dir, export_onnx, read_model_config, split_by_class, split_by_group, writing_dir)
 from ..core.learner import Learner, load_weights, save_weights
 from .models import layerwise_lr, make_text_classifier, predict_proba, text_loader, transformer_groups
 
@@ -152,14 +151,8 @@ def save_text_classifier(model: nn.Module,  # a classifier with `.meta` and `.to
     (folder/'config.json').write_text(json.dumps(meta, indent=1))
     names, device = meta['inputs'], next(model.parameters()).device
     example = tok(['a short text', 'and a longer one, so that the batch holds padding'], padding=True, return_tensors='pt')
-    was_training = model.training; model.eval()
-    try:
-        with warnings.catch_warnings():  # the tracer's notes on shape tests; the ONNX check below compares every prediction
-            warnings.simplefilter('ignore')
-            torch.onnx.export(_Logits(model, names), tuple(example[n].to(device) for n in names), str(folder/'model.onnx'),
-                              dynamo=False, input_names=names, output_names=['logits'], opset_version=17,
-                              dynamic_axes={**{n: {0: 'batch', 1: 'tokens'} for n in names}, 'logits': {0: 'batch'}})
-    finally: model.train(was_training)
+    export_onnx(_Logits(model, names), {n: example[n].to(device) for n in names}, folder/'model.onnx',
+                dynamic={n: {1: 'tokens'} for n in names})
     return folder
 
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #8edeee02
@@ -225,13 +218,7 @@ def load_text_classifier(out_dir: str | Path,  # a folder written by `train_text
                          ) -> nn.Module:
     "The saved classifier in eval mode, with its config as `.meta` and its tokenizer as `.tokenizer` (no download)."
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
-    out_dir = Path(out_dir)
-    if not (out_dir/'config.json').is_file():
-        raise FileNotFoundError(f"{out_dir} holds no config.json: is it a folder written by train_text_classifier()?")
-    meta = json.loads((out_dir/'config.json').read_text())
-    if meta.get('task') != TASK:
-        raise ValueError(f"{out_dir} holds {'a ' + repr(meta['task']) + ' model' if 'task' in meta else 'no recipe model (a transformers save_pretrained folder?)'}, "
-                         f"not a {TASK!r}: load it with its own recipe (a save_pretrained folder: AutoModelForSequenceClassification.from_pretrained).")
+    meta = read_model_config(out_dir, TASK, 'train_text_classifier')
     arch = dict(meta['architecture'])
     model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(arch.pop('model_type'), **arch))
     model = load_weights(model, out_dir/'model.safetensors').eval()

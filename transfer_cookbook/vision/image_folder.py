@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..core.env import seed_everything
-from ..core.files import check_out_dir, group_of, split_by_class, split_by_group, writing_dir
+from ..core.files import (check_out_dir, export_onnx, group_of, read_model_config, split_by_class, split_by_group, writing_dir)
 from ..core.learner import Learner, fine_tune, load_weights, save_weights, steps_to_epochs
 from .data import ImageFolderDataset, image_transforms, load_image
 from .models import load_backbone, make_classifier
@@ -46,10 +46,7 @@ def save_image_classifier(model: nn.Module,  # a classifier from `make_classifie
     save_weights(model, folder/'model.safetensors')
     (folder/'config.json').write_text(json.dumps(meta, indent=1))
     x = torch.zeros(1, 3, meta['size'], meta['size'])
-    was_training = model.training; model.eval()
-    try: torch.onnx.export(model, (x,), str(folder/'model.onnx'), dynamo=False, input_names=['image'], output_names=['logits'],
-                           dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=17)
-    finally: model.train(was_training)
+    export_onnx(model, {'image': x}, folder/'model.onnx')
     return folder
 
 # %% ../../nbs/vision/11_image_folder_recipe.ipynb #715d55b4
@@ -66,11 +63,7 @@ def image_classifier_meta(classes: list,  # class names, in the order of the mod
 def load_image_classifier(out_dir: str | Path,  # a folder written by `train_image_classifier` / `save_image_classifier`
                           ) -> nn.Module:
     "The saved classifier in eval mode, with its config as `.meta` (no download: the saved weights replace the pretrained ones)."
-    out_dir = Path(out_dir)
-    if not (out_dir/'config.json').exists():
-        raise FileNotFoundError(f"{out_dir} holds no config.json: is it a folder written by train_image_classifier()?")
-    meta = json.loads((out_dir/'config.json').read_text())
-    if meta.get('task') != TASK: raise ValueError(f"{out_dir} holds a {meta.get('task')!r} model, not an {TASK!r}: load it with its own recipe.")
+    meta = read_model_config(out_dir, TASK, 'train_image_classifier')
     model = make_classifier(load_backbone(meta['backbone'], pretrained=False), len(meta['classes']))
     model = load_weights(model, out_dir/'model.safetensors').eval()
     model.meta = meta

@@ -15,7 +15,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from .data import BadImageError, BadImagesError, load_image, _to_8bit, _plain_reason, _upright
-from ..core.files import broken_link, check_out_dir, group_of, split_by_class, split_by_group, writing_dir
+from ..core.files import (broken_link, check_out_dir, export_onnx, group_of, read_model_config, split_by_class, split_by_group, writing_dir)
 from ..core.env import seed_everything
 from ..core.learner import Learner, save_weights, load_weights, predict_batches
 from .models import load_backbone
@@ -226,24 +226,14 @@ def save_segmenter(model: UNet,  # a U-Net with `.meta` from `segmenter_config`
     save_weights(model, folder/'model.safetensors')
     (folder/'config.json').write_text(json.dumps(meta, indent=1))
     x = torch.zeros(1, 3, *meta['size'], device=next(model.parameters()).device)
-    was_training = model.training; model.eval()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # the tracer's notes on forward's shape checks: constant for this input layout
-            torch.onnx.export(model, (x,), str(folder/'model.onnx'), dynamo=False, input_names=['image'], output_names=['logits'],
-                              dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=17)
-    finally: model.train(was_training)
+    export_onnx(model, {'image': x}, folder/'model.onnx')
     return folder
 
 # %% ../../nbs/vision/43_mask_folder_recipe.ipynb #b806923f
 def load_segmenter(out_dir: str | Path,  # a folder written by `train_segmenter` / `save_segmenter`
                    ) -> UNet:
     "The saved U-Net in eval mode, its config as `.meta`; weights that do not fit the network described are refused by name."
-    out_dir = Path(out_dir)
-    if not (out_dir/'config.json').is_file():
-        raise FileNotFoundError(f"{out_dir} holds no config.json: is it a folder written by train_segmenter()?")
-    meta = json.loads((out_dir/'config.json').read_text())
-    if meta.get('task') != TASK: raise ValueError(f"{out_dir} holds a {meta.get('task')!r} model, not a {TASK!r}: load it with its own recipe.")
+    meta = read_model_config(out_dir, TASK, 'train_segmenter')
     model = load_weights(UNet(load_backbone(meta['backbone'], pretrained=False), len(meta['classes'])), out_dir/'model.safetensors').eval()
     model.meta = meta
     return model
