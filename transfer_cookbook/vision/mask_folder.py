@@ -15,7 +15,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from .data import BadImageError, BadImagesError, load_image, _to_8bit, _plain_reason, _upright
-from ..core.files import (broken_link, check_out_dir, export_onnx, group_of, read_model_config, split_by_class, split_by_group, writing_dir)
+from ..core.files import (broken_link, check_out_dir, export_onnx, group_of, read_model_config, refuse_or_skip, split_by_class, split_by_group, writing_dir)
 from ..core.env import seed_everything
 from ..core.learner import Learner, save_weights, load_weights, predict_batches
 from .models import load_backbone
@@ -99,7 +99,7 @@ def read_mask(path,  # a label PNG: pixel value = class index
 # %% ../../nbs/vision/43_mask_folder_recipe.ipynb #51bbbfb1
 class BadMaskPairsError(BadImagesError):
     "Some image/mask pairs of a folder cannot be used: `.bad` lists `(path, reason)` for every one of them (`.n_files`: pairs checked)."
-    what = 'image/mask pairs cannot be used'
+    noun, problem = 'image/mask pairs', 'cannot be used'
 
 def _round32(n: int) -> int: return max(32, int(round(n / 32)) * 32)
 
@@ -150,9 +150,7 @@ def load_mask_folder(root,  # a folder holding `images/NAME.*` and `masks/NAME.p
     for row in pairs.itertuples():
         try: ok.append((row.name, *_check_pair(row, n_classes)))
         except BadImageError as e: bad.append((e.path, e.reason))
-    if bad and not skip_bad: raise BadMaskPairsError(bad, len(pairs))
-    if bad: warnings.warn(f"Skipping {len(bad)} of {len(pairs)} image/mask pairs that cannot be used:\n"
-                          + '\n'.join(f"  {p}: {r}" for p, r in bad), stacklevel=2)
+    refuse_or_skip(bad, len(pairs), skip_bad, BadMaskPairsError)
     if not ok: raise ValueError(f"No usable image/mask pair in {root}.")
     top = max(int(m.max()) for *_, m in ok)
     if top == 0:
