@@ -17,10 +17,7 @@ PKG = ROOT/'transfer_cookbook'
 CORE, DOMAINS, COURSE = {'core'}, {'vision', 'text', 'audio'}, {'datasets', 'lessons'}
 
 # Known exceptions, each with the change that removes it. The test fails if one disappears without being removed here.
-KNOWN = {
-    ('vision.segment', 'datasets.brain'): "train_unet builds lesson 40's SliceDataset (augmentation + synthetic "
-                                          "lesions); it goes when train_unet takes any Dataset (library v2, recipes)",
-}
+KNOWN = {}
 
 
 def modules():
