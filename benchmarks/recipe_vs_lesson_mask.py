@@ -27,7 +27,7 @@ absent from both, nanmean over grey and white matter). The summary per size give
 recipe - lesson, its standard error (sd of the differences / sqrt(seeds)), a 95 % t-interval, and whether the recipe
 is below the lesson by more than two standard errors.
 
-Run (about 15 minutes on one core):
+Run (12 minutes on one thread of a 2-core machine that was running other work too, load average 3-4):
     OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/recipe_vs_lesson_mask.py
     ... --quick   (2 slices, seed 0, 4 test slices, 4 lesson steps: checks that the script runs; writes nothing)
 """
@@ -45,7 +45,7 @@ from transfer_cookbook.vision.segment import dice_per_class, predict_masks, trai
 from paired_report import machine, report, summarise
 
 LESSON = dict(steps=80, batch_size=8, lr=2e-3)  # lesson 41's budget per run (STEPS, BATCH, LR in the full lesson)
-LESSON_BEST = {2: 'fine-tuned', 'all': 'frozen encoder'}  # its best method at each size, from its results of record
+LESSON_BEST = {2: 'fine-tuned', 'all': 'frozen encoder'}  # its best method at each size, from its results of record (5, 10: fine-tuned)
 
 
 def foreground_dice(pred, truth) -> float:
