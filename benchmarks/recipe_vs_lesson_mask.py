@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from transfer_cookbook.datasets.brain import brain_slices
+from transfer_cookbook.datasets.brain import SliceDataset, brain_slices
 from transfer_cookbook.vision.mask_folder import predict_segmenter, train_segmenter
 from transfer_cookbook.vision.segment import dice_per_class, predict_masks, train_unet
 
@@ -84,7 +84,8 @@ def recipe_side(images, labels, names, test_files, test_labels, seed, work: Path
 def lesson_side(method, images, labels, test_images, test_labels, seed, budget) -> dict:
     "Lesson 41's `method` through its `train_unet`, on the same labelled slices, scored on the same test slices."
     start = time.perf_counter()
-    _, learn = train_unet(method, images, labels, seed=seed, **budget)
+    train_ds = SliceDataset(images, labels, length=budget['steps'] * budget['batch_size'], seed=seed)  # one pass = the budget
+    _, learn = train_unet(method, train_ds, batch_size=budget['batch_size'], lr=budget['lr'], seed=seed)
     seconds = time.perf_counter() - start
     return {'dice': foreground_dice(predict_masks(learn.model, test_images), test_labels), 'seconds': seconds}
 
