@@ -31,6 +31,7 @@ TYPED = re.compile('|'.join(f'(?:{p})' for p in (
 ALLOWED = {
     r'95 ?% (?:confidence |percentile )?interval': "the interval's level, the course's convention (05_interpret)",
     r'wav2vec 2\.0': "a model's name",
+    r'44\.1 kHz': "the CD sample rate, a standard's name",
     r'Apache-2\.0': "a licence's name",
     r'Python 3\.\d+\+?': 'a version',
 }
