@@ -42,7 +42,7 @@ def train_lesion_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-
                       seed: int = 0,
                       lesion_kwargs: dict | None = None,  # passed to `add_lesions`
                       ) -> tuple[dict, Learner]:
-    "`train_unet` on lesson 40's lesion task with `loss_fn`; return ({method, steps, seconds, valid_dice}, learner)."
+    "`train_unet` on notebook 40's lesion task with `loss_fn`; return ({method, steps, seconds, valid_dice}, learner)."
     train_ds = SliceDataset(images, tissue, length=steps * batch_size, seed=seed, lesions=True, n_classes=int(np.max(tissue)) + 1,
                             lesion_kwargs=lesion_kwargs)  # one pass = the step budget
     res, learn = train_unet(method, train_ds, n_classes=2, batch_size=batch_size, lr=lr, body_lr_mult=body_lr_mult,

@@ -89,7 +89,7 @@ class UNet(nn.Module):
             raise ValueError(f"UNet expects images (N, 1, H, W) or (N, 3, H, W) with values in [0, 1], got shape {tuple(x.shape)}.")
         if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
             raise ValueError(f"Image height and width must be multiples of {self.stride}, got {tuple(x.shape[-2:])}: "
-                             "pad or crop the images (lesson 40's axial_slices takes a shape).")
+                             "pad or crop the images (notebook 40's axial_slices takes a shape).")
         x = (x.expand(-1, 3, -1, -1) - self.mean) / self.std
         skips = []
         for stage in self.body: x = stage(x); skips.append(x)
