@@ -1,8 +1,8 @@
 """The mask-folder recipe against lesson 41's best method, on the lesson's data, paired by seed.
 
-Data: lesson 40's `brain_slices()`, the data lesson 41 (nbs/vision/41_unet_transfer.ipynb) measures on: 128 x 96
+Data: notebook 40's `brain_slices()`, the data lesson 41 (nbs/vision/41_unet_transfer.ipynb) measures on: 128 x 96
 axial slices of the MNI152 2009a T1 template (nilearn; an average of 152 real brains) with tissue labels (background,
-grey matter, white matter) from the template's own probability maps, and lesson 40's slab split. The slices are
+grey matter, white matter) from the template's own probability maps, and notebook 40's slab split. The slices are
 real; every training image the lesson's side sees is a synthetic augmentation of them, made inside `train_unet`; the
 recipe's side gets the labelled slices as they are (a user's folder holds no augmentations) and augments them its own
 way. All of it is one brain.
@@ -15,7 +15,7 @@ Labelled items per (size, seed): at 2 slices, one slice drawn at random (by the 
 stack (the lesson's `spread_pick` takes the middle of each part; a seeded position in each part keeps the spread and
 lets the seed vary the slices); with all slices, all 31 training slices. Both sides get the same slices.
 
-- Recipe: the slices written as images/ + masks/ PNGs named `slabSS_ZZZ.png` (lesson 40's slabs of eight slices as
+- Recipe: the slices written as images/ + masks/ PNGs named `slabSS_ZZZ.png` (notebook 40's slabs of eight slices as
   the volumes, as recipe 43's own practice folder names them), `train_segmenter(folder, out_dir, seed=seed)` with its
   defaults, then `predict_segmenter` on the test slices written as PNG files.
 - Lesson: its best method at that size, through `train_unet` with the lesson's budget (80 steps of 8 augmented
@@ -104,7 +104,7 @@ def main():
 
     data = brain_slices()
     images, labels, split, z = data['images'], data['labels'], data['split'], data['z']
-    slab = (z - z.min()) // 8  # lesson 40's slabs (slab_split's default of 8 slices): the recipe's volumes
+    slab = (z - z.min()) // 8  # notebook 40's slabs (slab_split's default of 8 slices): the recipe's volumes
     names = np.array([f'slab{s:02d}_{v:03d}' for s, v in zip(slab, z)])
     test = np.concatenate([split['test'], split['valid']])[:n_test]
     rows, start = [], time.perf_counter()
@@ -123,10 +123,10 @@ def main():
                 print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1), flush=True)
     runs = pd.DataFrame(rows)
     wall = time.perf_counter() - start
-    notes = (f"Recipe: `train_segmenter(folder, out_dir, seed=seed)` with its defaults (images/ + masks/ PNGs named by lesson 40's slabs). "
+    notes = (f"Recipe: `train_segmenter(folder, out_dir, seed=seed)` with its defaults (images/ + masks/ PNGs named by notebook 40's slabs). "
              f"Lesson: lesson 41's `train_unet` with its best method at that size ({', '.join(f'{k}: {v}' for k, v in LESSON_BEST.items())}), "
              f"{budget['steps']} steps of {budget['batch_size']} augmented slices, lr {budget['lr']}. Data: MNI152 2009a T1 template slices "
-             f"(real; the lesson's training images are synthetic augmentations of them), lesson 40's slab split; labelled slices: {len(split['train'])} "
+             f"(real; the lesson's training images are synthetic augmentations of them), notebook 40's slab split; labelled slices: {len(split['train'])} "
              f"training slices, or one seeded draw per equal part of the stack (`slices`: their z); test: {len(test)} slices (test slabs + validation slab), "
              f"unaugmented, shared. Dice: mean pooled foreground Dice (lesson 41's). `difference` = recipe - lesson; seconds: each side's "
              f"training call (the recipe's includes reading its folder and saving its model). Benchmark wall time: {wall / 60:.1f} min.")
