@@ -107,8 +107,8 @@ def browser():
 
 class Visit:
     "A page opened in a fresh tab that records console errors, page errors, failed requests and foreign requests."
-    def __init__(self, browser, url):
-        self.ctx = browser.new_context(viewport={'width': 1280, 'height': 900})
+    def __init__(self, browser, url, width=1280):
+        self.ctx = browser.new_context(viewport={'width': width, 'height': 900})
         self.page = self.ctx.new_page()
         self.errors, self.foreign, self.failed = [], [], []
         self.page.on('console', lambda m: m.type == 'error' and self.errors.append(f'console: {m.text}'))
@@ -264,6 +264,26 @@ def test_math_renders(site, server, browser):
     n = v.page.locator('.mjx-chtml').count()
     errors = v.errors; v.close()
     assert n >= 1 and not errors, (n, errors)
+
+
+def test_phone_drawer_and_contents_open(site, server, browser):
+    "At 390 px the menu button opens the lessons drawer and the contents button the page's contents; one search box."
+    v = Visit(browser, server + '10_vision_cnn.html', width=390)
+    opened = {}
+    for toggle, dialog in (('.primary-toggle', '#pst-primary-sidebar-modal'), ('.secondary-toggle', '#pst-secondary-sidebar-modal')):
+        v.page.locator(toggle).click()  # fails if no such button is visible
+        v.page.wait_for_function(f'document.querySelector("{dialog}").open', timeout=5000)
+        opened[toggle] = v.page.eval_on_selector(f'{dialog}', 'd => [...d.querySelectorAll("a")].filter(a => a.checkVisibility()).length')
+        v.page.keyboard.press('Escape')
+        v.page.wait_for_function(f'!document.querySelector("{dialog}").open', timeout=5000)
+    errors = v.errors; v.close()
+    assert opened['.primary-toggle'] >= len(LESSONS) and opened['.secondary-toggle'] >= 5, opened
+    assert not errors, errors
+    for width in (390, 1280):
+        v = Visit(browser, server + '10_vision_cnn.html', width=width)
+        boxes = v.page.eval_on_selector_all('.search-button-field, .search-button', 'els => els.filter(e => e.checkVisibility()).length')
+        v.close()
+        assert boxes == 1, f'{boxes} search boxes at {width} px'
 
 
 def test_every_page_links_colab_and_download(site):
