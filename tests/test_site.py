@@ -286,6 +286,28 @@ def test_phone_drawer_and_contents_open(site, server, browser):
         assert boxes == 1, f'{boxes} search boxes at {width} px'
 
 
+# Code blocks allowed to be wider than the column at 1280 px, as 'page: first characters of the block' (at most a handful).
+WIDE_CODE_ALLOWED = set()
+
+
+def test_no_code_block_wider_than_its_column(site, server, browser):
+    "At 1280 px no code cell, output or signature scrolls sideways or runs past the article's column: long lines wrap."
+    wide = []
+    for rel in pages(site[0]):
+        v = Visit(browser, server + rel)
+        found = v.page.evaluate("""() => {
+            const article = document.querySelector('article.bd-article');
+            if (!article) return [];
+            const column = article.getBoundingClientRect().right;
+            return [...article.querySelectorAll('pre')]
+              .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > column + 1)
+              .map(e => e.innerText.trim().slice(0, 40))}""")
+        v.close()
+        wide += [f'{rel}: {text}' for text in found if f'{rel}: {text}' not in WIDE_CODE_ALLOWED]
+    assert len(WIDE_CODE_ALLOWED) <= 5
+    assert not wide, '\n'.join(wide)
+
+
 def test_every_page_links_colab_and_download(site):
     for rel in pages(site[0]):
         if rel in ('genindex.html', 'search.html'): continue
