@@ -239,6 +239,32 @@ def test_pages_show_their_plots(site, server, browser):
     assert shown['10_vision_cnn'][0] >= 3, shown
 
 
+def figure_files(nb):
+    "The file names Sphinx gives a notebook's matplotlib figures (myst-nb names an image by the SHA-256 of its bytes)."
+    import base64, hashlib
+    return {hashlib.sha256(base64.b64decode(''.join(o['data']['image/png']))).hexdigest() + '.png'
+            for c in nb['cells'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {})
+            and ''.join(o['data'].get('text/plain', '')).startswith('<Figure')}
+
+
+def test_figures_are_sharp(site, server, browser):
+    "Every matplotlib figure has at least twice as many pixels across as it is shown with (retina), on every page."
+    work, blurred, n = site[0].parent/'site-work'/'src', [], 0
+    for stem in LESSONS + API:
+        files = figure_files(json.loads((work/f'{stem}.ipynb').read_text()))
+        if not files: continue
+        v = Visit(browser, server + f'{stem}.html')
+        sizes = v.page.eval_on_selector_all('.cell_output img', """els => els.filter(e => e.complete && e.naturalWidth > 0)
+            .map(e => [e.getAttribute('src').split('/').pop(), e.naturalWidth, e.getBoundingClientRect().width])""")
+        v.close()
+        shown = [(name, nat, w) for name, nat, w in sizes if name in files]
+        assert len(shown) == len(files), (stem, len(shown), len(files))
+        n += len(shown)
+        blurred += [f'{stem}: {nat} px shown at {w:.0f} px' for name, nat, w in shown if nat < 2 * w - 1]
+    print(f'\n{n} figures checked')
+    assert n >= 20 and not blurred, '\n'.join(blurred)
+
+
 def test_widget_slider_moves(site, server, browser):
     "Lesson 10's 'Try it' slider renders from the saved widget state and moves when clicked."
     v = Visit(browser, server + '10_vision_cnn.html')
