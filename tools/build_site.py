@@ -37,6 +37,11 @@ VENDOR = {
 WIDGET_STATE = 'application/vnd.jupyter.widget-state+json'
 WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
 ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
+# A scratch folder a notebook made (tempfile's /tmp/tmpk3t4fac0/, /tmp/tc-02-data-5u8g0018/) or the checkout the run
+# happened in: its name means nothing to a reader, and changes with every run. The files under it are what matter.
+# Left alone: /tmp/ipykernel_*, the mark of a warning printed with the cell's file and line, which core.env's
+# notebook display should have kept from the output (tests/test_site.py looks for it).
+TEMP_DIR = re.compile(r'/tmp/(?!ipykernel_)[^/\s\'"<>]+/')
 
 
 def settings():
@@ -126,8 +131,23 @@ def collapse_carriage_returns(text):
     return '\n'.join(line.rstrip('\r').rsplit('\r', 1)[-1] for line in text.split('\n'))
 
 
+def shorten_temp_dirs(text):
+    "`/tmp/tmpk3t4fac0/cats/b.jpg` as `…/cats/b.jpg`: the scratch folder's random name dropped, the path kept."
+    return TEMP_DIR.sub('…/', text)
+
+
+def map_text(o, f):
+    "Output `o` with `f` applied to every text it holds: a stream, an error, each text/* representation."
+    if o['output_type'] == 'stream': o = {**o, 'text': f(o['text'])}
+    if o['output_type'] == 'error': o = {**o, 'evalue': f(o['evalue']), 'traceback': [f(t) for t in o['traceback']]}
+    if 'data' in o:
+        o = {**o, 'data': {m: f(''.join(v) if isinstance(v, list) else v) if m.startswith('text/') else v
+                           for m, v in o['data'].items()}}
+    return o
+
+
 def clean_outputs(outputs, widget_models):
-    "Streams merged, carriage returns and ANSI codes resolved; views of widgets that no longer exist dropped."
+    "Streams merged, carriage returns and ANSI codes resolved, scratch folders shortened; closed widgets' views dropped."
     result = []
     for o in outputs:
         data = o.get('data', {})
@@ -144,6 +164,7 @@ def clean_outputs(outputs, widget_models):
     for o in result:
         if o['output_type'] == 'stream':
             o['text'] = collapse_carriage_returns(ANSI.sub('', o['text']))
+    result = [map_text(o, shorten_temp_dirs) for o in result]
     return [o for o in result if o['output_type'] != 'stream' or o['text'].strip()]
 
 
