@@ -365,6 +365,17 @@ def test_no_stray_logs_or_temp_paths(site):
     assert not found, '\n'.join(found[:30])
 
 
+def test_tables_are_rounded(site):
+    "No table cell on any page shows more than 4 decimals (core.env's notebook display formats pandas' floats)."
+    import html
+    long = []
+    for rel in pages(site[0]):
+        cells = re.findall(r'<t[dh]\b[^>]*>(.*?)</t[dh]>', (site[0]/rel).read_text(), flags=re.S)
+        texts = [html.unescape(re.sub(r'<[^>]+>', '', c)).strip() for c in cells]
+        long += [f'{rel}: {c}' for c in texts if re.search(r'\d\.\d{5,}', c)]
+    assert not long, f'{len(long)} cells, e.g.\n' + '\n'.join(long[:20])
+
+
 def test_every_page_links_colab_and_download(site):
     for rel in pages(site[0]):
         if rel in ('genindex.html', 'search.html'): continue

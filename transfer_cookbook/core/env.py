@@ -115,16 +115,19 @@ def _plain_warning(message, category, filename, lineno, line=None):
     return f'{category.__name__}: {message}\n'
 
 def _table_number(v: float) -> str:
-    "A float in a table: whole numbers as integers (thousands separated), others with at most 4 decimals."
+    "A float in a table: whole numbers as integers (thousands separated), small ones as 4.6e-05, others 4 decimals at most."
     if v != v or abs(v) == float('inf'): return str(v)
     if float(v).is_integer() and abs(v) < 1e15: return f'{int(v):,}'
-    if abs(v) < 5e-5: return f'{v:.2e}'
+    if abs(v) < 1e-3: return f'{v:.2e}'
     return f'{v:,.4f}'.rstrip('0').rstrip('.')
 
 def _frame_html(df) -> str:
-    "A DataFrame as pandas shows it in a notebook, without the row numbers 0..n when the index has no labels."
+    "A DataFrame as pandas shows it in a notebook, but without 0..n row numbers and with one header row."
     import pandas as pd
     numbered = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1 and df.index.name is None
+    if df.index.nlevels == df.columns.nlevels == 1 and df.index.name is not None:  # one header row, the names in its corner
+        corner = df.index.name if df.columns.name is None else f'{df.index.name} \\ {df.columns.name}'
+        df = df.rename_axis(index=None, columns=corner)
     max_rows = pd.get_option('display.max_rows')
     return df.to_html(notebook=True, index=not numbered, max_cols=pd.get_option('display.max_columns'),
                       max_rows=max_rows if len(df) <= max_rows else pd.get_option('display.min_rows'),
