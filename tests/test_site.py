@@ -376,6 +376,20 @@ def test_tables_are_rounded(site):
     assert not long, f'{len(long)} cells, e.g.\n' + '\n'.join(long[:20])
 
 
+def test_display_equations_are_centred(site, server, browser):
+    "Each display equation of lessons 05 and 42 sits in the middle of its line, not flush right."
+    gaps = {}
+    for stem in ('05_interpret', '42_lesion_segmentation'):
+        v = Visit(browser, server + f'{stem}.html')
+        v.page.wait_for_selector('div.math .MathJax_CHTML', timeout=20000)
+        gaps[stem] = v.page.eval_on_selector_all('div.math', """els => els.map(d => {
+            const f = d.querySelector('.MathJax_CHTML').getBoundingClientRect(), r = d.getBoundingClientRect();
+            return [Math.round(f.left - r.left), Math.round(r.right - f.right)]})""")
+        v.close()
+    assert all(gaps.values()) and len(gaps['42_lesion_segmentation']) >= 2, gaps
+    assert all(abs(left - right) <= 4 for g in gaps.values() for left, right in g), gaps
+
+
 def test_every_page_links_colab_and_download(site):
     for rel in pages(site[0]):
         if rel in ('genindex.html', 'search.html'): continue
