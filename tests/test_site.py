@@ -85,6 +85,24 @@ def test_scratch_folders_are_shortened():
     assert 'ipykernel_' in w['text']  # left for tests/test_site.py to find: core.env's display should have kept it out
 
 
+def test_quick_run_pages_say_so(tmp_path):
+    "A page whose outputs come from a quick run carries a note saying so under its title; a full run's does not."
+    nb = {'metadata': {}, 'cells': [{'cell_type': 'markdown', 'metadata': {}, 'source': '# A lesson'},
+                                    {'cell_type': 'code', 'metadata': {}, 'source': 'fit()', 'outputs': [
+                                        {'output_type': 'stream', 'name': 'stdout', 'text': 'accuracy 0.5\n'}]}]}
+    cfg = {'user': 'u', 'repo': 'r', 'branch': 'main', 'nbs_path': 'nbs'}
+    quick, _ = build_site.to_myst(nb, '10_vision_cnn', cfg, mode='quick')
+    notes = [c for c in quick['cells'] if 'tc-quick' in c['metadata'].get('tags', [])]
+    assert len(notes) == 1 and quick['cells'].index(notes[0]) == 2 and '--only 10_vision_cnn' in notes[0]['source']
+    full, _ = build_site.to_myst(nb, '10_vision_cnn', cfg, mode='full')
+    assert not any('tc-quick' in c['metadata'].get('tags', []) for c in full['cells'])
+    (tmp_path/'executed').mkdir(); copy = tmp_path/'executed'/'10_vision_cnn.ipynb'
+    (tmp_path/'summary.md').write_text('# Transfer Cookbook: course run (quick mode)\n')
+    assert build_site.run_mode(copy) == 'quick'  # no status file: the run's summary tells
+    copy.with_suffix('.status.json').write_text(json.dumps({'ok': True, 'mode': 'full'}))
+    assert build_site.run_mode(copy) == 'full'
+
+
 # --- the built site ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope='session')
 def site(course_run):
@@ -388,6 +406,16 @@ def test_display_equations_are_centred(site, server, browser):
         v.close()
     assert all(gaps.values()) and len(gaps['42_lesion_segmentation']) >= 2, gaps
     assert all(abs(left - right) <= 4 for g in gaps.values() for left, right in g), gaps
+
+
+def test_quick_run_banner(site, server, browser):
+    "The site the tests build comes from a quick run: every lesson says so at its top; the home page does not."
+    v = Visit(browser, server + '10_vision_cnn.html')
+    note = v.page.locator('.tc-quick').first.inner_text()
+    v.close()
+    assert 'quick run' in note and 'run_course.py --only 10_vision_cnn' in note, note
+    assert all('tc-quick' in (site[0]/f'{stem}.html').read_text() for stem in LESSONS)
+    assert 'tc-quick' not in (site[0]/'index.html').read_text()
 
 
 def test_every_page_links_colab_and_download(site):

@@ -172,7 +172,7 @@ def markdown_cell(source, **metadata):
     return {'cell_type': 'markdown', 'metadata': metadata, 'source': source}
 
 
-def to_myst(nb, stem, cfg):
+def to_myst(nb, stem, cfg, mode=None):
     "Map a notebook processed by nbdev onto myst-nb: frontmatter to a title, Quarto cell options to cell tags."
     nb = copy.deepcopy(nb)
     widget_models = set(nb.get('metadata', {}).get('widgets', {}).get(WIDGET_STATE, {}).get('state', {}))
@@ -217,6 +217,8 @@ def to_myst(nb, stem, cfg):
     if at is None:  # no frontmatter: the notebook's first heading is its title; the links go right under it
         at = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown'), -1) + 1
         cells.insert(at, markdown_cell(links))
+    if mode == 'quick' and any(c['cell_type'] == 'code' and c['outputs'] for c in cells):
+        cells.insert(at + 1, markdown_cell(quick_banner(stem), tags=['tc-quick']))
     if errors:  # a page whose execution failed says so at its top: its outputs stop at the cell that raised
         cells.insert(at + 1, markdown_cell(failed_banner(stem, errors), tags=['tc-failed']))
     for i, c in enumerate(cells): c['id'] = f'tc{i}'
@@ -245,16 +247,35 @@ def failed_banner(stem, errors):
             f"`.venv/bin/python tools/run_course.py --only {stem}` to reproduce it.\n```")
 
 
+def quick_banner(stem):
+    "The note a page gets when its outputs come from a quick run (small budgets) rather than a full one."
+    return (f"```{{admonition}} Built from a quick run\n:class: note tc-quick\n"
+            f"The outputs below come from the same cells on their small budgets (`quick(full, small)`), so numbers "
+            f"and plots are rougher than a full run's. For full-size results, run the notebook or "
+            f"`tools/run_course.py --only {stem}`.\n```")
+
+
+def run_mode(executed_copy):
+    "'quick' or 'full': how tools/run_course.py ran this notebook (its status file, else the run's summary), or None."
+    status = executed_copy.with_suffix('.status.json')
+    mode = json.loads(status.read_text()).get('mode') if status.exists() else None
+    if mode: return mode
+    # executed copies from before status files named the mode: the summary of the run that wrote them (BUILD/summary.md)
+    summary = next((d/'summary.md' for d in executed_copy.parents[:3] if (d/'summary.md').exists()), None)
+    head = summary.read_text().split('\n', 1)[0] if summary else ''
+    return 'quick' if '(quick mode)' in head else 'full' if '(full mode)' in head else None
+
+
 def toctree(caption, docs):
     return f"```{{toctree}}\n:hidden:\n:caption: {caption}\n\n" + '\n'.join(docs) + '\n```'
 
 
-def sphinx_sources(processed, src_dir, cfg):
+def sphinx_sources(processed, src_dir, cfg, modes=None):
     "Write the Sphinx project: converted notebooks, the sidebar (toctrees on the home page), conf.py and assets."
     errors, stems = [], [p.stem for p in page_notebooks(processed)]
     if 'index' not in stems: sys.exit("no index notebook (nbs/index.ipynb is the home page)")
     for stem in stems:
-        nb, errs = to_myst(json.loads((processed/f'{stem}.ipynb').read_text()), stem, cfg)
+        nb, errs = to_myst(json.loads((processed/f'{stem}.ipynb').read_text()), stem, cfg, (modes or {}).get(stem))
         errors += errs
         if stem == 'index':
             lessons = [s for s in stems if s != 'index' and not s.startswith('0')]
@@ -285,7 +306,7 @@ def build(executed, out, work, workers=2, allow_errors=False):
     print(f"nbdev processing {len(sources)} notebooks ...", flush=True)
     nbdev_process(sources, processed, workers)
     t1 = time.time()
-    stems, errors = sphinx_sources(processed, src_dir, cfg)
+    stems, errors = sphinx_sources(processed, src_dir, cfg, {p.stem: run_mode(p) for p in sources})
     if errors:
         msg = 'executed notebooks hold errors:\n  ' + '\n  '.join(errors)
         if not allow_errors: sys.exit(msg + '\n(the site shows what the code produces: fix them, or --allow-errors)')
