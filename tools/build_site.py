@@ -37,6 +37,11 @@ VENDOR = {
 WIDGET_STATE = 'application/vnd.jupyter.widget-state+json'
 WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
 ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
+# A scratch folder a notebook made (tempfile's /tmp/tmpk3t4fac0/, /tmp/tc-02-data-5u8g0018/) or the checkout the run
+# happened in: its name means nothing to a reader, and changes with every run. The files under it are what matter.
+# Left alone: /tmp/ipykernel_*, the mark of a warning printed with the cell's file and line, which core.env's
+# notebook display should have kept from the output (tests/test_site.py looks for it).
+TEMP_DIR = re.compile(r'/tmp/(?!ipykernel_)[^/\s\'"<>]+/')
 
 
 def settings():
@@ -126,8 +131,23 @@ def collapse_carriage_returns(text):
     return '\n'.join(line.rstrip('\r').rsplit('\r', 1)[-1] for line in text.split('\n'))
 
 
+def shorten_temp_dirs(text):
+    "`/tmp/tmpk3t4fac0/cats/b.jpg` as `…/cats/b.jpg`: the scratch folder's random name dropped, the path kept."
+    return TEMP_DIR.sub('…/', text)
+
+
+def map_text(o, f):
+    "Output `o` with `f` applied to every text it holds: a stream, an error, each text/* representation."
+    if o['output_type'] == 'stream': o = {**o, 'text': f(o['text'])}
+    if o['output_type'] == 'error': o = {**o, 'evalue': f(o['evalue']), 'traceback': [f(t) for t in o['traceback']]}
+    if 'data' in o:
+        o = {**o, 'data': {m: f(''.join(v) if isinstance(v, list) else v) if m.startswith('text/') else v
+                           for m, v in o['data'].items()}}
+    return o
+
+
 def clean_outputs(outputs, widget_models):
-    "Streams merged, carriage returns and ANSI codes resolved; views of widgets that no longer exist dropped."
+    "Streams merged, carriage returns and ANSI codes resolved, scratch folders shortened; closed widgets' views dropped."
     result = []
     for o in outputs:
         data = o.get('data', {})
@@ -144,6 +164,7 @@ def clean_outputs(outputs, widget_models):
     for o in result:
         if o['output_type'] == 'stream':
             o['text'] = collapse_carriage_returns(ANSI.sub('', o['text']))
+    result = [map_text(o, shorten_temp_dirs) for o in result]
     return [o for o in result if o['output_type'] != 'stream' or o['text'].strip()]
 
 
@@ -151,7 +172,7 @@ def markdown_cell(source, **metadata):
     return {'cell_type': 'markdown', 'metadata': metadata, 'source': source}
 
 
-def to_myst(nb, stem, cfg):
+def to_myst(nb, stem, cfg, mode=None):
     "Map a notebook processed by nbdev onto myst-nb: frontmatter to a title, Quarto cell options to cell tags."
     nb = copy.deepcopy(nb)
     widget_models = set(nb.get('metadata', {}).get('widgets', {}).get(WIDGET_STATE, {}).get('state', {}))
@@ -196,6 +217,8 @@ def to_myst(nb, stem, cfg):
     if at is None:  # no frontmatter: the notebook's first heading is its title; the links go right under it
         at = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown'), -1) + 1
         cells.insert(at, markdown_cell(links))
+    if mode == 'quick' and any(c['cell_type'] == 'code' and c['outputs'] for c in cells):
+        cells.insert(at + 1, markdown_cell(quick_banner(stem), tags=['tc-quick']))
     if errors:  # a page whose execution failed says so at its top: its outputs stop at the cell that raised
         cells.insert(at + 1, markdown_cell(failed_banner(stem, errors), tags=['tc-failed']))
     for i, c in enumerate(cells): c['id'] = f'tc{i}'
@@ -224,16 +247,35 @@ def failed_banner(stem, errors):
             f"`.venv/bin/python tools/run_course.py --only {stem}` to reproduce it.\n```")
 
 
+def quick_banner(stem):
+    "The note a page gets when its outputs come from a quick run (small budgets) rather than a full one."
+    return (f"```{{admonition}} Built from a quick run\n:class: note tc-quick\n"
+            f"The outputs below come from the same cells on their small budgets (`quick(full, small)`), so numbers "
+            f"and plots are rougher than a full run's. For full-size results, run the notebook or "
+            f"`tools/run_course.py --only {stem}`.\n```")
+
+
+def run_mode(executed_copy):
+    "'quick' or 'full': how tools/run_course.py ran this notebook (its status file, else the run's summary), or None."
+    status = executed_copy.with_suffix('.status.json')
+    mode = json.loads(status.read_text()).get('mode') if status.exists() else None
+    if mode: return mode
+    # executed copies from before status files named the mode: the summary of the run that wrote them (BUILD/summary.md)
+    summary = next((d/'summary.md' for d in executed_copy.parents[:3] if (d/'summary.md').exists()), None)
+    head = summary.read_text().split('\n', 1)[0] if summary else ''
+    return 'quick' if '(quick mode)' in head else 'full' if '(full mode)' in head else None
+
+
 def toctree(caption, docs):
     return f"```{{toctree}}\n:hidden:\n:caption: {caption}\n\n" + '\n'.join(docs) + '\n```'
 
 
-def sphinx_sources(processed, src_dir, cfg):
+def sphinx_sources(processed, src_dir, cfg, modes=None):
     "Write the Sphinx project: converted notebooks, the sidebar (toctrees on the home page), conf.py and assets."
     errors, stems = [], [p.stem for p in page_notebooks(processed)]
     if 'index' not in stems: sys.exit("no index notebook (nbs/index.ipynb is the home page)")
     for stem in stems:
-        nb, errs = to_myst(json.loads((processed/f'{stem}.ipynb').read_text()), stem, cfg)
+        nb, errs = to_myst(json.loads((processed/f'{stem}.ipynb').read_text()), stem, cfg, (modes or {}).get(stem))
         errors += errs
         if stem == 'index':
             lessons = [s for s in stems if s != 'index' and not s.startswith('0')]
@@ -264,7 +306,7 @@ def build(executed, out, work, workers=2, allow_errors=False):
     print(f"nbdev processing {len(sources)} notebooks ...", flush=True)
     nbdev_process(sources, processed, workers)
     t1 = time.time()
-    stems, errors = sphinx_sources(processed, src_dir, cfg)
+    stems, errors = sphinx_sources(processed, src_dir, cfg, {p.stem: run_mode(p) for p in sources})
     if errors:
         msg = 'executed notebooks hold errors:\n  ' + '\n  '.join(errors)
         if not allow_errors: sys.exit(msg + '\n(the site shows what the code produces: fix them, or --allow-errors)')

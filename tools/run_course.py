@@ -129,12 +129,13 @@ def traceback_of(executed):
     return ANSI.sub('', '\n'.join(errors[-1].traceback)) if errors else ''
 
 
-def write_status(path, ok, err, secs, executed):
-    "`executed`/NAME.status.json: how a notebook's run ended, for whoever waits on it (the test suite)."
+def write_status(path, ok, err, secs, executed, mode=None):
+    "`executed`/NAME.status.json: how a notebook's run ended (and in which mode), for the test suite and the site."
     out = (executed/path.relative_to(NBS)).with_suffix('.status.json')
     tb = '' if ok else traceback_of(executed/path.relative_to(NBS))
     tmp = out.with_name(out.name + '.tmp')
-    tmp.write_text(json.dumps(dict(notebook=path.stem, ok=ok, error=err, seconds=round(secs, 1), traceback=tb[-8000:])))
+    tmp.write_text(json.dumps(dict(notebook=path.stem, ok=ok, error=err, seconds=round(secs, 1), mode=mode,
+                                   traceback=tb[-8000:])))
     tmp.replace(out)  # atomic: a reader never sees half a file
 
 
@@ -321,7 +322,7 @@ def main():
     cache, keys, done = get_cache(str(BUILD/'cache')), {}, {}
     def report(path, ok, err, secs, started=False, cached=False):  # started: "[i/n] name ..." is already printed
         done[path] = (label(path), ok, secs, err, cached)
-        write_status(path, ok, err, secs, EXECUTED)
+        write_status(path, ok, err, secs, EXECUTED, 'quick' if args.quick else 'full')
         if ok and not cached: to_cache(cache, path, keys[path], EXECUTED, RESULTS)
         print(('' if started else f"[{len(done)}/{len(nbs)}] {label(path)} ... ")
               + ('ok (cached)' if cached else f"{'ok' if ok else 'FAILED'} ({secs:.1f} s)")

@@ -45,6 +45,11 @@ html_theme_options = {
     'use_download_button': False,   # each page carries its own "Download the notebook" link
     'show_toc_level': 2,
     'navigation_with_keys': False,
+    # pydata-sphinx-theme (0.17 on) adds a top navbar with a search field and its own hidden sidebar toggles unless
+    # navbar_persistent is set: a second search box, and its JavaScript binds `querySelector('.primary-toggle')`, the
+    # hidden button, so the book theme's visible drawer and contents buttons do nothing on phones
+    # (pydata/pydata-sphinx-theme#2451). No navbar: one search box (the sidebar's), toggles that work.
+    'navbar_persistent': [],
 }
 
 

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/core/00_env.ipynb #1f7de222
 from __future__ import annotations
-import json, os, random, socket
+import json, os, random, socket, warnings
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +14,7 @@ import torch
 
 # %% auto #0
 __all__ = ['get_device', 'seed_everything', 'is_quick', 'quick', 'is_online', 'quiet_transformers', 'results_dir', 'save_results',
-           'load_results']
+           'load_results', 'notebook_display']
 
 # %% ../../nbs/core/00_env.ipynb #caed2abd
 def get_device(prefer: str | None = None,  # "cpu", "cuda" or "mps" to force a choice; None picks the fastest available
@@ -108,3 +108,67 @@ def load_results(lesson: str) -> dict:
         raise FileNotFoundError(f"No results for lesson {lesson!r} in {results_dir()}: run nbs/{lesson}.ipynb first "
                                 "(or the whole course with `make course`).")
     return json.loads(path.read_text())
+
+# %% ../../nbs/core/00_env.ipynb #77ea5b7d
+def _plain_warning(message, category, filename, lineno, line=None):
+    "A warning as a notebook reader wants it: `UserWarning: message`, without the file, line and echoed source."
+    return f'{category.__name__}: {message}\n'
+
+def _table_number(v: float) -> str:
+    "A float in a table: whole numbers as integers (thousands separated), small ones as 4.6e-05, others 4 decimals at most."
+    if v != v or abs(v) == float('inf'): return str(v)
+    if float(v).is_integer() and abs(v) < 1e15: return f'{int(v):,}'
+    if abs(v) < 1e-3: return f'{v:.2e}'
+    return f'{v:,.4f}'.rstrip('0').rstrip('.')
+
+def _frame_html(df) -> str:
+    "A DataFrame as pandas shows it in a notebook, but without 0..n row numbers and with one header row."
+    import pandas as pd
+    numbered = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1 and df.index.name is None
+    if df.index.nlevels == df.columns.nlevels == 1 and df.index.name is not None:  # one header row, the names in its corner
+        corner = df.index.name if df.columns.name is None else f'{df.index.name} \\ {df.columns.name}'
+        df = df.rename_axis(index=None, columns=corner)
+    max_rows = pd.get_option('display.max_rows')
+    return df.to_html(notebook=True, index=not numbered, max_cols=pd.get_option('display.max_columns'),
+                      max_rows=max_rows if len(df) <= max_rows else pd.get_option('display.min_rows'),
+                      show_dimensions=pd.get_option('display.show_dimensions'))
+
+# %% ../../nbs/core/00_env.ipynb #00035fe1
+def _plain_log_scale():
+    "Register matplotlib's 'log' scale again, with tick labels written as plain numbers (20, 0.01), not 2x10^1."
+    from matplotlib import scale, ticker
+    class PlainLogFormatter(ticker.LogFormatter):
+        def _num_to_string(self, x, vmin, vmax): return f'{x:g}'
+    class PlainLogScale(scale.LogScale):
+        def set_default_locators_and_formatters(self, axis):
+            super().set_default_locators_and_formatters(axis)
+            axis.set_major_formatter(PlainLogFormatter(self.base))
+            axis.set_minor_formatter(PlainLogFormatter(self.base, labelOnlyBase=self.subs is not None))
+    scale.register_scale(PlainLogScale)
+
+def notebook_display():
+    "Plain warnings, rounded tables without 0..n row numbers, retina figures and plain log-axis labels in IPython."
+    from IPython import get_ipython
+    warnings.formatwarning = _plain_warning
+    import pandas as pd
+    pd.set_option('display.float_format', _table_number); pd.set_option('styler.format.precision', 4)
+    _plain_log_scale()
+    ip = get_ipython()
+    if ip is None: return
+    ip.display_formatter.formatters['text/html'].for_type(pd.DataFrame, _frame_html)
+    from matplotlib_inline.backend_inline import InlineBackend, set_matplotlib_formats
+    InlineBackend.instance().figure_formats = {'retina'}  # also when pyplot is imported later
+    set_matplotlib_formats('retina')
+
+def _in_ipython() -> bool:
+    try: from IPython import get_ipython
+    except ImportError: return False
+    return get_ipython() is not None
+
+def _course_kernel() -> bool:
+    "True in a kernel started inside this checkout's nbs/ folder (a lesson, in JupyterLab or the course runner), or with TC_DISPLAY=1."
+    if os.environ.get('TC_DISPLAY', '').strip().lower() in ('1', 'true', 'yes'): return True
+    nbs = Path(__file__).resolve().parents[2]/'nbs'  # absent when the package is installed: your own notebooks are left alone
+    return nbs.is_dir() and Path.cwd().resolve().is_relative_to(nbs.resolve())
+
+if _in_ipython() and _course_kernel(): notebook_display()
