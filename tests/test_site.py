@@ -103,6 +103,25 @@ def test_quick_run_pages_say_so(tmp_path):
     assert build_site.run_mode(copy) == 'full'
 
 
+def test_show_doc_becomes_a_python_entry():
+    "show_doc(fit) on the learner's page: `Learner.fit` as a method with a parameter table; an empty heading goes."
+    cfg = {'user': 'u', 'repo': 'r', 'branch': 'main', 'nbs_path': 'nbs'}
+    md = lambda src: {'cell_type': 'markdown', 'metadata': {}, 'source': src}
+    doc = lambda name: {'cell_type': 'code', 'metadata': {}, 'outputs': [],
+                        'source': f'#| echo: false\n#| output: asis\nshow_doc({name})'}
+    nb = {'metadata': {}, 'cells': [md('# The learner'), doc('Learner'), md('### `fit`'), md('### One process or several'),
+                                    doc('fit')]}
+    new, _ = build_site.to_myst(nb, '04_learner', cfg)
+    sources = [c['source'] for c in new['cells']]
+    assert '### `fit`' not in sources and '### One process or several' in sources
+    cls, fit = [c for c in new['cells'] if 'tc-doc' in c['metadata'].get('tags', [])]
+    assert cls['source'].startswith('::::{py:class} Learner(model: nn.Module, train_dl: DataLoader,'), cls['source'][:200]
+    assert fit['source'].startswith(':::{py:method} Learner.fit(epochs: int, lr: float | tuple = 0.001'), fit['source'][:200]
+    assert ':canonical: transfer_cookbook.core.learner.fit' in fit['source']
+    assert '|  | Type | Default | Details |' in fit['source'] and '| epochs | `int` |  | passes over the training data |' in fit['source']
+    assert fit['metadata']['tc_api'] == 'transfer_cookbook.core.learner.fit'
+
+
 # --- the built site ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope='session')
 def site(course_run):
@@ -197,8 +216,8 @@ def test_cell_options_honoured(site):
         assert 'nbdev_export' not in t, f'{stem}: a #| hide cell is shown'
         assert '#| ' not in t and '#|' not in re.sub(r'<[^>]+>', '', t), f'{stem}: a cell directive is shown'
         assert 'show_doc(' not in t, f'{stem}: show_doc code is shown'
-    assert 'id="get-device"' in text('00_env') and 'prefer' in text('00_env')  # show_doc rendered
-    assert 'id="fine-tune"' in text('04_learner')
+    assert 'id="transfer_cookbook.core.env.get_device"' in text('00_env') and 'prefer' in text('00_env')  # show_doc rendered
+    assert 'id="transfer_cookbook.core.learner.fine_tune"' in text('04_learner')
     assert 'resnet50' in text('01_models') and 'tag_tc-not-run' in text('01_models')  # eval: false, shown
 
 
@@ -420,9 +439,106 @@ def test_quick_run_banner(site, server, browser):
 
 def test_every_page_links_colab_and_download(site):
     for rel in pages(site[0]):
-        if rel in ('genindex.html', 'search.html'): continue
+        if rel in ('genindex.html', 'search.html', f'{build_site.REFERENCE}.html'): continue  # pages of no notebook
         t = (site[0]/rel).read_text()
         stem = rel.removesuffix('.html')
         assert f'colab.research.google.com/github/transfer-cookbook/transfer-cookbook/blob/main/nbs/{build_site.source_path(stem)}' in t, rel
         assert (ROOT/'nbs'/build_site.source_path(stem)).exists(), rel
         assert f'href="notebooks/{stem}.ipynb"' in t and (site[0]/'notebooks'/f'{stem}.ipynb').exists(), rel
+
+
+# --- the API reference ------------------------------------------------------------------------------------------
+def public_names():
+    "{module: [names]}: every module's `__all__`, read from the library's source (nothing imported)."
+    import ast
+    found = {}
+    for f in sorted((ROOT/'transfer_cookbook').rglob('*.py')):
+        if f.name.startswith('_'): continue
+        for node in ast.parse(f.read_text()).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == '__all__' for t in node.targets):
+                module = '.'.join(f.relative_to(ROOT).with_suffix('').parts)
+                found[module] = ast.literal_eval(node.value)
+    return found
+
+
+def inventory(site_dir):
+    "objects.inv as {(role, name): page#anchor}."
+    import posixpath
+    from sphinx.util.inventory import InventoryFile
+    with open(site_dir/'objects.inv', 'rb') as f: inv = InventoryFile.load(f, '', posixpath.join)
+    return {(role, name): getattr(item, 'uri', None) or item[2] for role, items in inv.items() for name, item in items.items()}
+
+
+def test_api_entries_are_classes_and_methods_with_parameter_tables(site, server, browser):
+    "A class is a class, a method patched onto it sits under its name, each with nbdev's Type/Default/Details table."
+    want = {'04_learner': [('transfer_cookbook.core.learner.Learner', 'class Learner('),
+                           ('transfer_cookbook.core.learner.Learner.fit', 'Learner.fit('),
+                           ('transfer_cookbook.core.learner.Learner.validate', 'Learner.validate('),
+                           ('transfer_cookbook.core.learner.fine_tune', 'fine_tune(')],
+            '41_unet_transfer': [('transfer_cookbook.vision.segment.UNet', 'class UNet(')],
+            '20_text_sentiment': [('transfer_cookbook.text.models.train_text', 'train_text(')],
+            '31_keyword_spotting': [('transfer_cookbook.audio.keywords.keyword_model', 'keyword_model(')]}
+    found, defs, empty = {}, [], []
+    for stem, entries in want.items():
+        v = Visit(browser, server + f'{stem}.html')
+        for anchor, start in entries:
+            found[anchor] = v.page.evaluate("""id => {
+                const dt = document.getElementById(id); if (!dt) return null;
+                const table = dt.parentElement.querySelector(':scope > dd > table, :scope > dd > div > table');
+                return {sig: dt.innerText.replace(/\\s+/g, ' ').trim(), kind: dt.parentElement.className,
+                        head: table ? [...table.querySelectorAll('thead th')].map(e => e.innerText.trim()) : null,
+                        rows: table ? table.querySelectorAll('tbody tr').length : 0}}""", anchor)
+            assert found[anchor] and found[anchor]['sig'].startswith(start), (anchor, found[anchor])
+            assert found[anchor]['head'] == ['', 'Type', 'Default', 'Details'] and found[anchor]['rows'] >= 2, found[anchor]
+        defs += v.page.eval_on_selector_all('article dl.py > dt', 'els => els.map(e => e.innerText).filter(t => t.startsWith("def "))')
+        # an empty section: a heading with nothing under it (the `fit` heading nbdev's page had before the entry)
+        empty += [f'{stem}: {h}' for h in v.page.eval_on_selector_all('article section', """els => els
+            .filter(s => [...s.children].every(c => /^H[1-6]$/.test(c.tagName)))
+            .map(s => s.querySelector('h1,h2,h3,h4,h5,h6').innerText)""")]
+        v.close()
+    assert 'py class' in found['transfer_cookbook.core.learner.Learner']['kind']
+    assert 'py method' in found['transfer_cookbook.core.learner.Learner.fit']['kind']
+    assert not defs and not empty, (defs, empty)
+
+
+def test_genindex_and_objects_inv_list_the_library(site):
+    "genindex.html lists the entries; objects.inv has a Python-domain entry for every name in every module's __all__."
+    site_dir = site[0]
+    index = Links((site_dir/'genindex.html').read_text())
+    entries = [h for h in index.hrefs if '#transfer_cookbook.' in h]
+    inv = inventory(site_dir)
+    py_names = {name for (role, name) in inv if role.startswith('py:')}
+    missing = [f'{m}.{n}' for m, names in public_names().items() for n in names if f'{m}.{n}' not in py_names]
+    assert len(entries) >= 200, len(entries)
+    assert not missing, missing
+    assert ('py:class', 'transfer_cookbook.core.learner.Learner') in inv
+    assert ('py:method', 'transfer_cookbook.core.learner.Learner.fit') in inv
+
+
+def test_every_public_name_is_reachable_from_the_reference(site):
+    "The reference's first page links every name of every module's __all__ to its entry (UNet, train_text included)."
+    site_dir = site[0]
+    inv = inventory(site_dir)
+    uri = {name: u for (role, name), u in inv.items() if role.startswith('py:')}
+    ref = Links((site_dir/f'{build_site.REFERENCE}.html').read_text())
+    targets = {urljoin(build_site.REFERENCE + '.html', h) for h in ref.hrefs} | {f'{build_site.REFERENCE}.html#{i}' for i in ref.ids}
+    unreached = [f'{m}.{n}' for m, names in public_names().items() for n in names
+                 if urljoin(build_site.REFERENCE + '.html', uri.get(f'{m}.{n}', '?')) not in targets]
+    assert not unreached, unreached
+    for name in ('vision.segment.UNet', 'text.models.train_text', 'audio.keywords.keyword_model'):
+        assert uri[f'transfer_cookbook.{name}'] in {h for h in ref.hrefs}, name
+
+
+def test_backticked_names_link_to_their_entries(site):
+    "In lesson 10's prose, every backticked name of the library links to its entry."
+    import html
+    names = {n for ns in public_names().values() for n in ns}
+    text = (site[0]/'10_vision_cnn.html').read_text()
+    article = text[text.index('<article'):text.index('</article>')]
+    linked = {html.unescape(re.sub(r'<[^>]+>', '', m)) for m in
+              re.findall(r'<a class="[^"]*tc-api-link[^"]*" href="[^"]+"[^>]*>(.*?)</a>', article, flags=re.S)}
+    plain = re.sub(r'<a class="[^"]*tc-api-link.*?</a>|<dt.*?</dt>|<h[1-6].*?</h[1-6]>', '', article, flags=re.S)
+    unlinked = {html.unescape(re.sub(r'<[^>]+>', '', c)) for c in re.findall(r'<code class="docutils literal[^"]*">(.*?)</code>', plain, flags=re.S)}
+    unlinked = {c for c in unlinked if c.removesuffix('()') in names}
+    assert len(linked) >= 8, linked
+    assert not unlinked, unlinked

@@ -2,7 +2,10 @@
 
 The pages are the notebooks as tools/run_course.py executed them (their outputs come from the current code),
 processed by nbdev (`show_doc` for every exported symbol, `#| hide` cells dropped, exported source folded away)
-and rendered by Sphinx + myst-nb with sphinx-book-theme into _build/site/. Nothing is fetched when a page is
+and rendered by Sphinx + myst-nb with sphinx-book-theme into _build/site/. Each `show_doc` becomes a Sphinx
+Python-domain entry (class, method under its class, function; a parameter table from the docments), so the site has
+a general index, an objects.inv, backticked names linked to their entries (tools/site/tc_api.py), and a first
+reference page listing every module's `__all__`. Nothing is fetched when a page is
 viewed: the widget renderer and MathJax are vendored from npm, at pinned versions, when the site is built.
 
     .venv/bin/python tools/build_site.py                # from _build/executed/ (a quick execution when empty)
@@ -10,7 +13,7 @@ viewed: the widget renderer and MathJax are vendored from npm, at pinned version
     .venv/bin/python tools/build_site.py --readme       # only write README.md from nbs/index.ipynb
     .venv/bin/python tools/build_site.py --check-readme # fail when README.md is not what --readme writes
 """
-import argparse, base64, copy, hashlib, json, os, re, shutil, subprocess, sys, tarfile, time
+import argparse, base64, copy, dataclasses, functools, hashlib, inspect, json, os, re, shutil, subprocess, sys, tarfile, time
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -125,6 +128,165 @@ def nbdev_process(sources, dest, workers):
     if missing: sys.exit(f"nbdev's processing wrote no {', '.join(p.name for p in missing)}")
 
 
+# --- API entries: the library's public names as Sphinx Python-domain objects -----------------------------------------
+# nbdev's show_doc writes a heading and a `def name(...)` block: a class looks like a function, a method patched onto
+# its class (`def fit(self: Learner, ...)`, `Learner.fit = fit`) like a free function, and the docments end up as
+# trailing comments. Each show_doc cell becomes instead a `py:class` / `py:function` / `py:method` entry written from
+# the object itself: its signature, its docstring and a Type / Default / Details table from its docments. Sphinx then
+# lists them in genindex.html and objects.inv, and tools/site/tc_api.py links backticked names to them.
+LIB = 'transfer_cookbook'
+
+
+def default_exp(stem):
+    "The module notebook `stem` exports to (its `#| default_exp`), as a full name, or None."
+    src = NBS/source_path(stem)
+    if not src.exists(): return None
+    for cell in json.loads(src.read_text())['cells']:
+        m = re.search(r'^#\|\s*default_exp\s+([\w.]+)', ''.join(cell['source']), flags=re.M)
+        if cell['cell_type'] == 'code' and m: return f'{LIB}.{m[1]}'
+    return None
+
+
+@functools.cache
+def library():
+    "{module name: module} for every module of the library, in the order of the course's packages."
+    import importlib, pkgutil
+    if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
+    pkg = importlib.import_module(LIB)
+    names = [m.name for m in pkgutil.walk_packages(pkg.__path__, LIB + '.') if not m.ispkg and '._' not in m.name]
+    order = ['core', 'vision', 'text', 'audio', 'datasets', 'lessons']
+    key = lambda n: (order.index(n.split('.')[1]) if n.split('.')[1] in order else len(order), n)
+    return {n: importlib.import_module(n) for n in sorted(names, key=key)}
+
+
+def public_names(module):
+    "The names in `module`'s `__all__`, in its order."
+    return list(getattr(module, '__all__', []))
+
+
+def home_of(name, module_name):
+    "(module name, object) for `name` shown by show_doc in the notebook exporting `module_name`; None if not public."
+    mods = library()
+    if module_name in mods and name in public_names(mods[module_name]): return module_name, getattr(mods[module_name], name)
+    found = [(m, getattr(mod, name)) for m, mod in mods.items() if name in public_names(mod)]
+    return found[0] if len(found) == 1 else None
+
+
+class _Text(str):
+    "An annotation written as text (modules use `from __future__ import annotations`): shown as written, unquoted."
+    def __repr__(self): return str(self)
+
+
+def _anno(a):
+    return '' if a is inspect.Parameter.empty else a if isinstance(a, str) else inspect.formatannotation(a)
+
+
+def _default(v):
+    if v is inspect.Parameter.empty: return ''
+    if callable(v) and hasattr(v, '__name__'): return v.__name__
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + '...'
+
+
+def method_class(obj):
+    "The class a module-level function is patched onto (its first parameter `self: Cls`), or None."
+    if not inspect.isfunction(obj): return None
+    params = list(inspect.signature(obj).parameters.values())
+    if not params or params[0].name != 'self': return None
+    cls = params[0].annotation
+    if isinstance(cls, str): cls = getattr(sys.modules[obj.__module__], cls, None)
+    return cls if inspect.isclass(cls) else None
+
+
+def signature(obj, drop_self=False):
+    "`(a: int, b: str = 'x') -> float` with annotations as the source writes them; '' when there is none."
+    try: sig = inspect.signature(obj)
+    except (TypeError, ValueError): return ''
+    params = list(sig.parameters.values())[1 if drop_self else 0:]
+    params = [p.replace(annotation=_Text(_anno(p.annotation)) if _anno(p.annotation) else p.empty,
+                        default=_Text(_default(p.default)) if p.default is not p.empty else p.empty) for p in params]
+    ret = _anno(sig.return_annotation)
+    return str(sig.replace(parameters=params, return_annotation=_Text(ret) if ret else sig.empty))
+
+
+def param_table(obj, drop_self=False):
+    "nbdev's docments table: a row per parameter (Type, Default, Details) and one for what it returns."
+    from fastcore.docments import docments
+    try: docs = docments(obj, full=True)
+    except Exception: docs = {}
+    try: params = list(inspect.signature(obj).parameters.values())[1 if drop_self else 0:]
+    except (TypeError, ValueError): return ''
+    cell = lambda t: t.replace('|', '\\|').replace('\n', ' ')
+    code = lambda t: f'`{cell(t)}`' if t else ''
+    rows = []
+    for p in params:
+        star = '*' if p.kind is p.VAR_POSITIONAL else '**' if p.kind is p.VAR_KEYWORD else ''
+        rows.append(f'| {star}{p.name} | {code(_anno(p.annotation))} | {code(_default(p.default))} | '
+                    f'{cell((docs.get(p.name) or {}).get("docment") or "")} |')
+    ret = docs.get('return') or {}
+    try: ret_anno = _anno(inspect.signature(obj).return_annotation)
+    except (TypeError, ValueError): ret_anno = ''
+    if rows and (ret.get('docment') or ret_anno):
+        rows.append(f'| **Returns** | {code(ret_anno)} |  | {cell(ret.get("docment") or "")} |')
+    if not rows: return ''
+    return '|  | Type | Default | Details |\n|:--|:--|:--|:--|\n' + '\n'.join(rows)
+
+
+def directive(kind, sig, opts, body, fence=':::'):
+    "A MyST Python-domain directive `py:kind` (colon fence: a longer one can hold shorter ones)."
+    text = '\n\n'.join(b.strip() for b in body if b and b.strip())
+    return f"{fence}{{py:{kind}}} {sig}\n" + ''.join(f'{o}\n' for o in opts) + f"\n{text}\n{fence}"
+
+
+def constant_comment(module_name, name):
+    "The comment on the line that assigns a public constant (`NAME = ...  # what it is`), or ''."
+    try: src = inspect.getsource(sys.modules[module_name])
+    except (OSError, TypeError): return ''
+    m = re.search(rf'^{re.escape(name)}\s*(?::[^=\n]+)?=.*?#\s*(.+)$', src, flags=re.M)
+    return m[1].strip() if m else ''
+
+
+def member_entries(cls, index):
+    "Entries for a class's own public methods and properties that have a docstring."
+    out, no_index = [], [] if index else [':no-index:']
+    for m, member in vars(cls).items():
+        f = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+        if m.startswith('_') or not getattr(f, '__doc__', None): continue
+        if inspect.isfunction(f) and not f.__qualname__.startswith(cls.__qualname__ + '.'): continue  # patched on later
+        if isinstance(member, property):
+            out.append(directive('property', m, no_index, [inspect.getdoc(member)]))
+        elif inspect.isfunction(f):
+            drop = not isinstance(member, staticmethod)
+            opts = ([':classmethod:'] if isinstance(member, classmethod) else
+                    [':staticmethod:'] if isinstance(member, staticmethod) else []) + no_index
+            out.append(directive('method', m + signature(f, drop_self=drop), opts,
+                                 [inspect.getdoc(f), param_table(f, drop_self=drop)]))
+    return out
+
+
+def doc_entry(name, module_name, obj, index=True):
+    "A MyST Python-domain entry for public `name` of `module_name`: signature, docstring, parameter table, members."
+    opts = [f':module: {module_name}'] + ([] if index else [':no-index:'])
+    cls = method_class(obj)
+    if cls is not None:  # a function patched onto its class: documented as the method it is, under its class's name
+        if index: opts.append(f':canonical: {module_name}.{name}')
+        return directive('method', f'{cls.__name__}.{name}' + signature(obj, drop_self=True), opts,
+                         [inspect.getdoc(obj), param_table(obj, drop_self=True)])
+    if inspect.isclass(obj):
+        dc = dataclasses.is_dataclass(obj)
+        own_init = dc or '__init__' in vars(obj)
+        init = obj if dc else obj.__init__
+        return directive('exception' if issubclass(obj, BaseException) else 'class',
+                         name + (signature(obj) if own_init else ''), opts,
+                         [inspect.getdoc(obj), param_table(init, drop_self=not dc) if own_init else '',
+                          *member_entries(obj, index)], fence='::::')
+    if callable(obj):
+        return directive('function', name + signature(obj), opts, [inspect.getdoc(obj), param_table(obj)])
+    value = _default(obj)
+    if value and '\n' not in value: opts.append(f':value: {json.dumps(value)}')  # a YAML string: any repr parses
+    return directive('data', name, opts, [constant_comment(module_name, name)])
+
+
 # --- from nbdev's (Quarto-flavoured) notebooks to what myst-nb renders ------------------------------------------------
 def collapse_carriage_returns(text):
     "What a terminal would show: on each line, only what follows the last carriage return (one line per progress bar)."
@@ -177,6 +339,7 @@ def to_myst(nb, stem, cfg, mode=None):
     nb = copy.deepcopy(nb)
     widget_models = set(nb.get('metadata', {}).get('widgets', {}).get(WIDGET_STATE, {}).get('state', {}))
     cells, errors, title = [], [], None
+    module = default_exp(stem)
     colab = (f"https://colab.research.google.com/github/{cfg['user']}/{cfg['repo']}/blob/{cfg['branch']}/"
              f"{cfg['nbs_path']}/{source_path(stem)}")
     links = (f'<p class="tc-links"><a class="tc-colab" href="{colab}">Open in Colab</a> · '
@@ -200,7 +363,11 @@ def to_myst(nb, stem, cfg, mode=None):
         outputs = clean_outputs(cell.get('outputs', []), widget_models)
         errors += [f"{stem}: {o['ename']}: {o['evalue']}" for o in outputs if o['output_type'] == 'error']
         if opts.get('include') == 'false': continue
-        if opts.get('output') == 'asis':  # show_doc: its markdown becomes part of the page (headings, search)
+        entry = api_entry(code, module)
+        if entry:  # show_doc(name): a Python-domain entry (see doc_entry)
+            cells.append(markdown_cell(entry[0], tags=['tc-doc'], **({'tc_api': entry[1]} if entry[1] else {})))
+            continue
+        if opts.get('output') == 'asis':  # other markdown output: part of the page (headings, search)
             md = [''.join(o['data']['text/markdown']) for o in outputs if 'text/markdown' in o.get('data', {})]
             text = '\n\n'.join(re.sub(r'^---\s*\n', '', m.lstrip()) for m in md)
             if text.strip(): cells.append(markdown_cell(text, tags=['tc-doc']))
@@ -213,6 +380,7 @@ def to_myst(nb, stem, cfg, mode=None):
         if not code.strip() and not outputs: continue
         cells.append({'cell_type': 'code', 'execution_count': None, 'metadata': {'tags': tags},
                       'outputs': outputs, 'source': code})
+    cells = drop_empty_headings(cells)
     at = next((i for i, c in enumerate(cells) if c['source'] == links), None)
     if at is None:  # no frontmatter: the notebook's first heading is its title; the links go right under it
         at = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown'), -1) + 1
@@ -225,6 +393,31 @@ def to_myst(nb, stem, cfg, mode=None):
     nb['cells'] = cells
     nb['metadata'].pop('jupytext', None)
     return nb, errors
+
+
+HEADING = re.compile(r'(#{1,6})\s+\S')
+
+
+def drop_empty_headings(cells):
+    "Cells without a markdown cell that is only a heading and is followed at once by a heading of its level or higher."
+    level = lambda c: (m := c['cell_type'] == 'markdown' and HEADING.match(c['source'].lstrip())) and len(m[1])
+    keep = []
+    for i, c in enumerate(cells):
+        nxt = cells[i + 1] if i + 1 < len(cells) else None
+        only_heading = level(c) and len(c['source'].strip().splitlines()) == 1
+        if only_heading and nxt is not None and level(nxt) and level(nxt) <= level(c): continue  # an empty section
+        keep.append(c)
+    return keep
+
+
+def api_entry(code, module):
+    "(MyST entry, its full name or None when not indexed here) for a `show_doc(name)` cell; None for other code."
+    m = re.fullmatch(r'\s*show_doc\((\w+)\)\s*', code)
+    found = m and home_of(m[1], module)
+    if not found: return None
+    home, obj = found
+    index = module is None or home == module  # an imported name is indexed on its own module's page
+    return doc_entry(m[1], home, obj, index=index), f'{home}.{m[1]}' if index else None
 
 
 def source_path(stem):
@@ -266,6 +459,54 @@ def run_mode(executed_copy):
     return 'quick' if '(quick mode)' in head else 'full' if '(full mode)' in head else None
 
 
+def page_title(nb, stem):
+    "A converted notebook's title: its first heading."
+    for c in nb['cells']:
+        m = c['cell_type'] == 'markdown' and re.match(r'#\s+(.+)', c['source'])
+        if m: return m[1].strip()
+    return stem
+
+
+REFERENCE = 'reference'
+
+
+def reference_page(indexed, pages):
+    """The API reference's first page: every module of the library and every name in its `__all__`, each linked to its
+    entry (on the page that teaches it), with the entries of names no page documents (constants, mostly) here."""
+    mods, homes = library(), {default_exp(stem): (stem, title) for stem, title in pages.items()}
+    cells = [markdown_cell(
+        "# Library reference\n\n"
+        "```{container} tc-summary\nEvery public name of `transfer_cookbook`, module by module: what each module's "
+        "`__all__` exports, linked to its entry in the page that teaches it. The [general index](genindex) lists "
+        "them all alphabetically.\n```")]
+    for module_name, mod in mods.items():
+        stem, title = homes.get(module_name, (None, None))
+        head = f"## `{module_name.removeprefix(LIB + '.')}`\n\n:::{{py:module}} {module_name}\n:::\n\n"
+        about = _first_line(inspect.getdoc(mod))
+        if stem: about += f" Written by [{title}]({stem}.ipynb)."
+        rows, here = [], []
+        for name in public_names(mod):
+            obj, full = getattr(mod, name), f'{module_name}.{name}'
+            cls = method_class(obj)
+            shown = f'{cls.__name__}.{name}' if cls else name
+            kind = ('method' if cls else 'exception' if inspect.isclass(obj) and issubclass(obj, BaseException) else
+                    'class' if inspect.isclass(obj) else 'function' if callable(obj) else 'constant')
+            what = _first_line(inspect.getdoc(obj)) if callable(obj) else constant_comment(module_name, name)
+            rows.append(f"| {{py:obj}}`{shown} <{full}>` | {kind} | {what.replace('|', chr(92) + '|')} |")
+            if full not in indexed: here.append(doc_entry(name, module_name, obj))
+        table = '| Name | Kind | What it is |\n|:--|:--|:--|\n' + '\n'.join(rows)
+        cells.append(markdown_cell(head + about.strip() + '\n\n' + table))
+        if here: cells.append(markdown_cell('\n\n'.join(here), tags=['tc-doc']))
+    for i, c in enumerate(cells): c['id'] = f'ref{i}'
+    return {'cells': cells, 'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}},
+            'nbformat': 4, 'nbformat_minor': 5}
+
+
+def _first_line(doc):
+    "A docstring's first sentence or line."
+    return (doc or '').strip().split('\n\n')[0].replace('\n', ' ')
+
+
 def toctree(caption, docs):
     return f"```{{toctree}}\n:hidden:\n:caption: {caption}\n\n" + '\n'.join(docs) + '\n```'
 
@@ -274,14 +515,17 @@ def sphinx_sources(processed, src_dir, cfg, modes=None):
     "Write the Sphinx project: converted notebooks, the sidebar (toctrees on the home page), conf.py and assets."
     errors, stems = [], [p.stem for p in page_notebooks(processed)]
     if 'index' not in stems: sys.exit("no index notebook (nbs/index.ipynb is the home page)")
+    converted = {}
     for stem in stems:
-        nb, errs = to_myst(json.loads((processed/f'{stem}.ipynb').read_text()), stem, cfg, (modes or {}).get(stem))
+        converted[stem], errs = to_myst(json.loads((processed/f'{stem}.ipynb').read_text()), stem, cfg, (modes or {}).get(stem))
         errors += errs
-        if stem == 'index':
-            lessons = [s for s in stems if s != 'index' and not s.startswith('0')]
-            api = [s for s in stems if s.startswith('0')]
-            nb['cells'] += [markdown_cell(toctree('Lessons & recipes', lessons)) | {'id': 'toc1'},
-                            markdown_cell(toctree('API reference', api)) | {'id': 'toc2'}]
+    lessons = [s for s in stems if s != 'index' and not s.startswith('0')]
+    api = [s for s in stems if s.startswith('0')]
+    converted['index']['cells'] += [markdown_cell(toctree('Lessons & recipes', lessons)) | {'id': 'toc1'},
+                                    markdown_cell(toctree('API reference', [REFERENCE] + api)) | {'id': 'toc2'}]
+    indexed = {c['metadata']['tc_api'] for nb in converted.values() for c in nb['cells'] if c['metadata'].get('tc_api')}
+    converted[REFERENCE] = reference_page(indexed, {s: page_title(nb, s) for s, nb in converted.items() if s != 'index'})
+    for stem, nb in converted.items():
         (src_dir/f'{stem}.ipynb').write_text(json.dumps(nb, indent=1))
     for f in SITE_CONF.rglob('*'):
         if f.is_file() and '__pycache__' not in f.parts:

@@ -1,7 +1,9 @@
 """Sphinx configuration of the course website. tools/build_site.py copies this folder next to the processed
 notebooks and runs Sphinx there; `site.json` (written by the build) carries the project's settings.ini values."""
-import json
+import json, sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))  # tc_api, the extension that links backticked names
 
 site = json.loads((Path(__file__).parent/'site.json').read_text())
 
@@ -11,7 +13,7 @@ copyright = site['copyright']
 version = release = site['version']
 root_doc = 'index'
 
-extensions = ['myst_nb']
+extensions = ['myst_nb', 'tc_api']
 exclude_patterns = ['_build', '**.ipynb_checkpoints']
 suppress_warnings = ['myst.header']  # show_doc headings (###) may follow an H1 directly
 
@@ -27,6 +29,13 @@ mathjax_path = 'npm/mathjax/MathJax.js?config=TeX-AMS_CHTML'
 # myst-nb marks notebook pages tex2jax_ignore (no stray `$` in outputs typeset) and tells MathJax 3+ which classes
 # to process all the same; MathJax 2 is told here: the math nodes Sphinx writes carry the class `math`.
 mathjax2_config = {'tex2jax': {'processClass': 'tex2jax_process|mathjax_process|math|output_area'}}
+
+# The API entries (tools/build_site.py writes them from the library): `fine_tune(...)` under its page's heading, not
+# `transfer_cookbook.core.learner.fine_tune(...)`; a long signature wraps between parameters like prose (its table
+# below gives a row per parameter).
+add_module_names = False
+python_display_short_literal_types = True
+html_domain_indices = False   # the reference's first page lists the modules; no separate module index
 
 html_theme = 'sphinx_book_theme'
 html_title = site['title']
