@@ -28,7 +28,7 @@ course: setup
 site: setup
 	$(PY) tools/build_site.py
 
-# README.md from nbs/index.ipynb (the site's home page)
+# README.md from nbs/index.ipynb (on the site: "About the repository"; the home page is tools/site/landing.md)
 readme: setup
 	$(PY) tools/build_site.py --readme
 

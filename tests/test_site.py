@@ -261,8 +261,9 @@ def test_sidebar_follows_the_course(site, server, browser):
     captions = v.page.eval_on_selector_all('.bd-sidebar-primary nav p.caption', 'els => els.map(e => e.innerText.trim())')
     v.close()
     stems = [h.split('#')[0].removesuffix('.html').lstrip('./') for h in hrefs]
-    assert captions == ['Lessons & recipes', 'API reference'], captions
+    assert captions == ['Lessons & recipes', 'API reference', 'The project'], captions
     assert [s for s in stems if s in LESSONS + API] == LESSONS + API, stems
+    assert stems.index(build_site.REFERENCE) == stems.index(API[0]) - 1 and stems[-1] == build_site.README_PAGE, stems
 
 
 def test_search_finds_a_function(site, server, browser):
@@ -437,14 +438,42 @@ def test_quick_run_banner(site, server, browser):
     assert 'tc-quick' not in (site[0]/'index.html').read_text()
 
 
-def test_every_page_links_colab_and_download(site):
+def test_every_page_links_its_notebook_and_none_colab(site):
+    "Each notebook's page offers the notebook itself; no page offers Colab (the course needs Debian packages it lacks)."
     for rel in pages(site[0]):
-        if rel in ('genindex.html', 'search.html', f'{build_site.REFERENCE}.html'): continue  # pages of no notebook
         t = (site[0]/rel).read_text()
+        assert 'colab.research.google.com' not in t, rel
         stem = rel.removesuffix('.html')
-        assert f'colab.research.google.com/github/transfer-cookbook/transfer-cookbook/blob/main/nbs/{build_site.source_path(stem)}' in t, rel
+        if rel in ('genindex.html', 'search.html', 'index.html', f'{build_site.REFERENCE}.html'): continue  # no notebook
+        stem = 'index' if stem == build_site.README_PAGE else stem
         assert (ROOT/'nbs'/build_site.source_path(stem)).exists(), rel
         assert f'href="notebooks/{stem}.ipynb"' in t and (site[0]/'notebooks'/f'{stem}.ipynb').exists(), rel
+
+
+def test_landing_page(site, server, browser):
+    "The home page is for readers: a figure from a lesson, 'start here', a card per lesson, how to run it; the README apart."
+    v = Visit(browser, server + 'index.html')
+    cards = v.page.eval_on_selector_all('.tc-cards a.tc-card', """els => els.map(e => ({href: e.getAttribute('href'),
+        kind: e.querySelector('.tc-card-kind').innerText, title: e.querySelector('.tc-card-title').innerText,
+        text: e.querySelector('.tc-card-text').innerText}))""")
+    start = v.page.eval_on_selector_all('.tc-start a.tc-card', 'els => els.map(e => e.getAttribute("href"))')
+    figure = v.page.eval_on_selector_all('img.tc-landing-figure', 'els => els.filter(e => e.complete && e.naturalWidth > 400).length')
+    headings = v.page.eval_on_selector_all('article h2', 'els => els.map(e => e.innerText.trim())')
+    for card in cards[:3]:  # a card is a link that leads to its lesson
+        with v.page.expect_navigation(): v.page.click(f'.tc-cards a.tc-card[href="{card["href"]}"]')
+        assert v.page.url.endswith('/' + card['href']), v.page.url
+        v.page.go_back()
+    errors = v.errors; v.close()
+    assert [c['href'] for c in cards] == [f'{s}.html' for s in LESSONS], cards
+    assert all((site[0]/c['href']).exists() and c['title'].strip() and len(c['text']) > 20 for c in cards), cards
+    assert all(re.fullmatch(r'(LESSON|RECIPE|DATA|SUMMARY) \d+', c['kind'].upper()) for c in cards), cards
+    assert start == [f'{LESSONS[0]}.html'] and figure == 1, (start, figure)
+    assert {'Start here', 'What you will learn', 'The lessons', 'How to run it'} <= set(headings), headings
+    assert not errors, errors
+    readme = page_text(site[0]/f'{build_site.README_PAGE}.html')
+    assert 'About the repository' in readme and 'make course' in readme and 'Quick start' in readme
+    assert 'nbdev_export' not in page_text(site[0]/'index.html')  # the contributor's make targets stay in the README
+
 
 
 # --- the API reference ------------------------------------------------------------------------------------------

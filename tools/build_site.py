@@ -1,11 +1,12 @@
-"""Build the course website from executed notebooks, and write README.md from the home page.
+"""Build the course website from executed notebooks, and write README.md from nbs/index.ipynb.
 
 The pages are the notebooks as tools/run_course.py executed them (their outputs come from the current code),
 processed by nbdev (`show_doc` for every exported symbol, `#| hide` cells dropped, exported source folded away)
 and rendered by Sphinx + myst-nb with sphinx-book-theme into _build/site/. Each `show_doc` becomes a Sphinx
 Python-domain entry (class, method under its class, function; a parameter table from the docments), so the site has
 a general index, an objects.inv, backticked names linked to their entries (tools/site/tc_api.py), and a first
-reference page listing every module's `__all__`. Nothing is fetched when a page is
+reference page listing every module's `__all__`. The home page is for readers (tools/site/landing.md: a figure from a
+lesson, where to start, a card per lesson, how to run it); nbs/index.ipynb, the README, is the page `readme`. Nothing is fetched when a page is
 viewed: the widget renderer and MathJax are vendored from npm, at pinned versions, when the site is built.
 
     .venv/bin/python tools/build_site.py                # from _build/executed/ (a quick execution when empty)
@@ -53,13 +54,13 @@ def settings():
 
 
 def page_notebooks(folder):
-    "Notebooks in `folder` that become pages, in course order: the home page, lessons and recipes, API reference."
+    "Notebooks in `folder` that become pages, in course order: the README (index), lessons and recipes, API reference."
     nbs = [p for p in folder.rglob('*.ipynb') if not any(part.startswith(('_', '.')) for part in p.relative_to(folder).parts)]
     order = lambda p: (p.stem != 'index', p.stem[:1] == '0', p.stem)
     return sorted(nbs, key=order)
 
 
-# --- README from the home page --------------------------------------------------------------------------------------
+# --- README from nbs/index.ipynb -------------------------------------------------------------------------------------
 def readme_text():
     "README.md: the markdown cells of nbs/index.ipynb, with links to notebooks pointing into nbs/."
     nb = json.loads((NBS/'index.ipynb').read_text())
@@ -340,10 +341,8 @@ def to_myst(nb, stem, cfg, mode=None):
     widget_models = set(nb.get('metadata', {}).get('widgets', {}).get(WIDGET_STATE, {}).get('state', {}))
     cells, errors, title = [], [], None
     module = default_exp(stem)
-    colab = (f"https://colab.research.google.com/github/{cfg['user']}/{cfg['repo']}/blob/{cfg['branch']}/"
-             f"{cfg['nbs_path']}/{source_path(stem)}")
-    links = (f'<p class="tc-links"><a class="tc-colab" href="{colab}">Open in Colab</a> · '
-             f'<a class="tc-download" href="notebooks/{stem}.ipynb" download>Download the notebook</a></p>')
+    # No "Open in Colab": the lessons need Debian packages (datasets, speech engines) that Colab does not have.
+    links = f'<p class="tc-links"><a class="tc-download" href="notebooks/{stem}.ipynb" download>Download the notebook</a></p>'
     for cell in nb['cells']:
         src = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
         if cell['cell_type'] == 'raw' and src.startswith('---') and title is None:
@@ -507,6 +506,65 @@ def _first_line(doc):
     return (doc or '').strip().split('\n\n')[0].replace('\n', ' ')
 
 
+README_PAGE = 'readme'  # nbs/index.ipynb (the contributor README) on the site; the home page is the landing page
+
+
+def summary_of(nb):
+    "A converted notebook's one-line summary: the first sentence of its description (the `tc-summary` box)."
+    for c in nb['cells']:
+        m = c['cell_type'] == 'markdown' and re.match(r'```\{container\} tc-summary\n(.*?)\n```', c['source'], flags=re.S)
+        if not m: continue
+        first = re.split(r'(?<=[.!?])\s+(?=[A-Z])', ' '.join(m[1].split()), maxsplit=1)[0]
+        return first if len(first) <= 200 else first[:first.rfind(' ', 0, 190)].rstrip(',;:') + ' …'
+    return ''
+
+
+def kind_of(stem, title):
+    "What a course page is, for its card: Lesson, Recipe, Data or Summary, with its number."
+    kind = ('Summary' if stem.startswith('59') else 'Recipe' if title.startswith('Recipe') else
+            'Data' if source_path(stem).startswith('datasets/') else 'Lesson')
+    return f"{kind} {stem.split('_')[0]}"
+
+
+def inline_html(text):
+    "Markdown's `code` and nothing else, as HTML (a card's title and summary)."
+    import html
+    return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text, quote=False))
+
+
+def card(stem, nb, extra_class=''):
+    title = re.sub(r'^(Lesson( \d+)?|Recipe):\s*', '', page_title(nb, stem))
+    title = title[:1].upper() + title[1:]
+    return (f'<a class="tc-card{extra_class}" href="{stem}.html"><span class="tc-card-kind">{kind_of(stem, page_title(nb, stem))}'
+            f'</span><span class="tc-card-title">{inline_html(title)}</span>'
+            f'<span class="tc-card-text">{inline_html(summary_of(nb))}</span></a>')
+
+
+def landing_page(converted, lessons, src_dir):
+    """The site's home page for readers (tools/site/landing.md): what the course teaches, a figure from a lesson, where
+    to start, every lesson as a card, how to run it. The contributor README is the page `readme`."""
+    text = (SITE_CONF/'landing.md').read_text()
+    fig = re.search(r'<!-- figure: (\w+) (\d+)\n(.*?)-->', text, flags=re.S)
+    if fig:
+        pngs = [o['data']['image/png'] for c in converted.get(fig[1], {'cells': []})['cells'] for o in c.get('outputs', [])
+                if 'image/png' in o.get('data', {})]
+        figure = ''
+        if len(pngs) >= int(fig[2]):
+            png = pngs[int(fig[2]) - 1]
+            (src_dir/'tc-landing.png').write_bytes(base64.b64decode(''.join(png) if isinstance(png, list) else png))
+            figure = (f"```{{figure}} tc-landing.png\n:alt: A figure from {fig[1]}\n:class: tc-landing-figure\n\n"
+                      f"{' '.join(fig[3].split())} [See the lesson]({fig[1]}.ipynb).\n```")
+        text = text.replace(fig[0], figure)
+    start = re.search(r'<!-- start: (\w+) -->', text)
+    if start: text = text.replace(start[0], '<div class="tc-start">' + card(start[1], converted[start[1]], ' tc-card-start') + '</div>')
+    cards = '<div class="tc-cards">\n' + '\n'.join(card(s, converted[s]) for s in lessons) + '\n</div>'
+    text = text.replace('<!-- cards -->', cards)
+    cells = [markdown_cell(part.strip()) for part in re.split(r'\n(?=## )', text) if part.strip()]
+    for i, c in enumerate(cells): c['id'] = f'home{i}'
+    return {'cells': cells, 'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}},
+            'nbformat': 4, 'nbformat_minor': 5}
+
+
 def toctree(caption, docs):
     return f"```{{toctree}}\n:hidden:\n:caption: {caption}\n\n" + '\n'.join(docs) + '\n```'
 
@@ -514,17 +572,23 @@ def toctree(caption, docs):
 def sphinx_sources(processed, src_dir, cfg, modes=None):
     "Write the Sphinx project: converted notebooks, the sidebar (toctrees on the home page), conf.py and assets."
     errors, stems = [], [p.stem for p in page_notebooks(processed)]
-    if 'index' not in stems: sys.exit("no index notebook (nbs/index.ipynb is the home page)")
+    if 'index' not in stems: sys.exit("no index notebook (nbs/index.ipynb is the README and its page)")
     converted = {}
     for stem in stems:
         converted[stem], errs = to_myst(json.loads((processed/f'{stem}.ipynb').read_text()), stem, cfg, (modes or {}).get(stem))
         errors += errs
     lessons = [s for s in stems if s != 'index' and not s.startswith('0')]
     api = [s for s in stems if s.startswith('0')]
+    readme = converted.pop('index')  # the contributor README; the home page is written for readers
+    readme['cells'][0]['source'] = re.sub(r'^# .*', '# About the repository', readme['cells'][0]['source'], count=1)
+    converted[README_PAGE] = readme
+    converted['index'] = landing_page(converted, lessons, src_dir)
     converted['index']['cells'] += [markdown_cell(toctree('Lessons & recipes', lessons)) | {'id': 'toc1'},
-                                    markdown_cell(toctree('API reference', [REFERENCE] + api)) | {'id': 'toc2'}]
+                                    markdown_cell(toctree('API reference', [REFERENCE] + api)) | {'id': 'toc2'},
+                                    markdown_cell(toctree('The project', [README_PAGE])) | {'id': 'toc3'}]
     indexed = {c['metadata']['tc_api'] for nb in converted.values() for c in nb['cells'] if c['metadata'].get('tc_api')}
-    converted[REFERENCE] = reference_page(indexed, {s: page_title(nb, s) for s, nb in converted.items() if s != 'index'})
+    converted[REFERENCE] = reference_page(indexed, {s: page_title(nb, s) for s, nb in converted.items()
+                                                    if s not in ('index', README_PAGE)})
     for stem, nb in converted.items():
         (src_dir/f'{stem}.ipynb').write_text(json.dumps(nb, indent=1))
     for f in SITE_CONF.rglob('*'):

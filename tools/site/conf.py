@@ -14,7 +14,7 @@ version = release = site['version']
 root_doc = 'index'
 
 extensions = ['myst_nb', 'tc_api']
-exclude_patterns = ['_build', '**.ipynb_checkpoints']
+exclude_patterns = ['_build', '**.ipynb_checkpoints', 'landing.md']  # landing.md: the home page's template
 suppress_warnings = ['myst.header']  # show_doc headings (###) may follow an H1 directly
 
 # The notebooks were executed by tools/run_course.py and processed by nbdev: render their saved outputs.
