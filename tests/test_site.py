@@ -41,6 +41,25 @@ def test_progress_bar_is_one_line():
     assert cleaned[1]['data'][build_site.WIDGET_VIEW]['model_id'] == 'live'
 
 
+def test_a_widget_with_controls_gets_a_kernel_note():
+    "A widget holding a slider gets the 'needs a running kernel' note under its cell; a progress bar does not."
+    state = {'box': {'model_name': 'VBoxModel', 'state': {'children': ['IPY_MODEL_s', 'IPY_MODEL_o']}},
+             's': {'model_name': 'IntSliderModel', 'state': {'style': 'IPY_MODEL_st'}},
+             'st': {'model_name': 'SliderStyleModel', 'state': {}}, 'o': {'model_name': 'OutputModel', 'state': {}},
+             'bar': {'model_name': 'HBoxModel', 'state': {'children': ['IPY_MODEL_p', 'IPY_MODEL_h']}},
+             'p': {'model_name': 'FloatProgressModel', 'state': {}}, 'h': {'model_name': 'HTMLModel', 'state': {}}}
+    view = lambda m: [{'output_type': 'display_data', 'metadata': {},
+                       'data': {build_site.WIDGET_VIEW: {'model_id': m}, 'text/plain': 'VBox()'}}]
+    code = lambda src, m: {'cell_type': 'code', 'metadata': {}, 'source': src, 'outputs': view(m)}
+    nb = {'metadata': {'widgets': {build_site.WIDGET_STATE: {'state': state}}},
+          'cells': [{'cell_type': 'markdown', 'metadata': {}, 'source': '# A lesson'}, code('fit()', 'bar'), code('slider', 'box')]}
+    cfg = {'user': 'u', 'repo': 'r', 'branch': 'main', 'nbs_path': 'nbs'}
+    new, _ = build_site.to_myst(nb, '10_vision_cnn', cfg)
+    tags = [c['metadata'].get('tags', []) for c in new['cells']]
+    assert tags[-2] == ['tc-widget'] and tags[-1] == ['tc-needs-kernel'], tags
+    assert sum('tc-needs-kernel' in t for t in tags) == 1 and 'notebooks/10_vision_cnn.ipynb' in new['cells'][-1]['source']
+
+
 def test_cell_options_map_to_myst():
     "`#| echo: false` hides code only, `#| output: false` hides output only, `#| include: false` hides both."
     out = [{'output_type': 'stream', 'name': 'stdout', 'text': 'shown\n'}]
@@ -361,6 +380,32 @@ def test_phone_drawer_and_contents_open(site, server, browser):
         boxes = v.page.eval_on_selector_all('.search-button-field, .search-button', 'els => els.filter(e => e.checkVisibility()).length')
         v.close()
         assert boxes == 1, f'{boxes} search boxes at {width} px'
+
+
+def test_widgets_say_they_need_a_kernel(site, server, browser):
+    "Each widget with controls carries a note that it needs a kernel; a slider keeps its track; no light block in dark mode."
+    with_widgets = [rel for rel in pages(site[0]) if build_site.WIDGET_VIEW in (site[0]/rel).read_text()]
+    found, problems = {}, []
+    for rel in with_widgets:
+        v = Visit(browser, server + rel)
+        v.page.wait_for_selector('.cell_output .jupyter-widgets', timeout=20000)
+        v.page.evaluate('document.documentElement.dataset.theme = "dark"')
+        cells = v.page.eval_on_selector_all('div.cell:has(.cell_output .jupyter-widgets)', """cells => cells.map(c => {
+            const next = c.nextElementSibling;
+            const bg = getComputedStyle(c.querySelector('.widget-subarea') || c).backgroundColor.match(/[\\d.]+/g).map(Number);
+            return {controls: c.querySelectorAll('.jupyter-widgets :is(input, select, button, textarea, .noUi-target)').length,
+                    note: !!(next && (next.matches('.tc-needs-kernel') || next.querySelector('.tc-needs-kernel'))),
+                    tracks: [...c.querySelectorAll('.widget-hslider .noUi-target')].map(t => t.getBoundingClientRect().width),
+                    light: bg.length > 3 && bg[3] === 0 ? false : (bg[0] + bg[1] + bg[2]) / 3 > 128}})""")
+        v.close()
+        found[rel] = cells
+        problems += [f'{rel}: widget with controls and no note' for c in cells if c['controls'] and not c['note']]
+        problems += [f'{rel}: a note under a widget without controls' for c in cells if c['note'] and not c['controls']]
+        problems += [f'{rel}: a slider track {w:.0f} px wide' for c in cells for w in c['tracks'] if w < 80]
+        problems += [f'{rel}: a light block behind a widget in dark mode' for c in cells if c['light']]
+    assert {'10_vision_cnn.html', '31_keyword_spotting.html'} <= set(with_widgets), with_widgets
+    assert sum(c['note'] for cells in found.values() for c in cells) >= 3, found
+    assert not problems, '\n'.join(problems)
 
 
 # Code blocks allowed to be wider than the column at 1280 px, as 'page: first characters of the block' (at most a handful).

@@ -331,6 +331,27 @@ def clean_outputs(outputs, widget_models):
     return [o for o in result if o['output_type'] != 'stream' or o['text'].strip()]
 
 
+# Widget models that only show something (layouts, styles, boxes, text, images, progress bars): a widget made of these
+# alone looks the same on the site as in a kernel. Anything else (a slider, a dropdown, an upload button) takes input.
+DISPLAY_ONLY_WIDGETS = {'Layout', 'Box', 'HBox', 'VBox', 'GridBox', 'Accordion', 'Tab', 'Stack', 'Output', 'HTML',
+                        'HTMLMath', 'Label', 'Image', 'Audio', 'Video', 'FloatProgress', 'IntProgress', 'Valid'}
+KERNEL_NOTE = ('<p class="tc-needs-kernel"><strong>Needs a running kernel.</strong> These controls show the state saved '
+               'when the notebook ran: here they move, but nothing below them changes. Run the notebook in JupyterLab '
+               '(<a href="notebooks/{stem}.ipynb" download>download it</a>) to use them.</p>')
+
+
+def takes_input(model_id, state, seen=None):
+    "True when widget `model_id`, or a widget it holds, is a control (a slider, a dropdown, an upload...)."
+    seen = set() if seen is None else seen
+    if model_id in seen or model_id not in state: return False
+    seen.add(model_id)
+    model = state[model_id]
+    name = model.get('model_name', '').removesuffix('Model')
+    if not name.endswith('Style') and name not in DISPLAY_ONLY_WIDGETS: return True
+    held = re.findall(r'IPY_MODEL_([\w-]+)', json.dumps(model.get('state', {})))
+    return any(takes_input(m, state, seen) for m in held)
+
+
 def markdown_cell(source, **metadata):
     return {'cell_type': 'markdown', 'metadata': metadata, 'source': source}
 
@@ -338,7 +359,8 @@ def markdown_cell(source, **metadata):
 def to_myst(nb, stem, cfg, mode=None):
     "Map a notebook processed by nbdev onto myst-nb: frontmatter to a title, Quarto cell options to cell tags."
     nb = copy.deepcopy(nb)
-    widget_models = set(nb.get('metadata', {}).get('widgets', {}).get(WIDGET_STATE, {}).get('state', {}))
+    widget_state = nb.get('metadata', {}).get('widgets', {}).get(WIDGET_STATE, {}).get('state', {})
+    widget_models = set(widget_state)
     cells, errors, title = [], [], None
     module = default_exp(stem)
     # No "Open in Colab": the lessons need Debian packages (datasets, speech engines) that Colab does not have.
@@ -377,8 +399,13 @@ def to_myst(nb, stem, cfg, mode=None):
         if opts.get('output') == 'false': tags.append('remove-output')
         if opts.get('eval') == 'false': tags.append('tc-not-run')
         if not code.strip() and not outputs: continue
+        controls = any(takes_input(o['data'][WIDGET_VIEW].get('model_id'), widget_state)
+                       for o in outputs if WIDGET_VIEW in o.get('data', {}))
+        if controls: tags.append('tc-widget')
         cells.append({'cell_type': 'code', 'execution_count': None, 'metadata': {'tags': tags},
                       'outputs': outputs, 'source': code})
+        if controls:  # saved widget state renders, but the callbacks that redraw the output need Python
+            cells.append(markdown_cell(KERNEL_NOTE.format(stem=stem), tags=['tc-needs-kernel']))
     cells = drop_empty_headings(cells)
     at = next((i for i, c in enumerate(cells) if c['source'] == links), None)
     if at is None:  # no frontmatter: the notebook's first heading is its title; the links go right under it
