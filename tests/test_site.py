@@ -60,6 +60,22 @@ def test_a_widget_with_controls_gets_a_kernel_note():
     assert sum('tc-needs-kernel' in t for t in tags) == 1 and 'notebooks/10_vision_cnn.ipynb' in new['cells'][-1]['source']
 
 
+def test_bookkeeping_rules():
+    "Timing lines leave the import cell, a cell that only keeps the books is collapsed, a save's path and a long repr too."
+    result = lambda text: [{'output_type': 'execute_result', 'metadata': {}, 'data': {'text/plain': text}}]
+    code, _, tags, _ = build_site.bookkeeping('import io, time as _time\n_lesson_start = _time.perf_counter()\nimport numpy as np', [])
+    assert code == 'import io\nimport numpy as np' and tags == []
+    closing = ("lesson_seconds = round(_time.perf_counter() - _lesson_start)\nsave_results('10_vision_cnn', lesson_seconds=lesson_seconds)\n"
+               "{'lesson wall-clock seconds': lesson_seconds, 'quick mode': is_quick()}")
+    code, out, tags, meta = build_site.bookkeeping(closing, result("{'lesson wall-clock seconds': 52}"))
+    assert code == closing and tags == ['hide-cell'] and len(out) == 1 and 'bookkeeping' in meta['mystnb']['code_prompt_show']
+    assert build_site.bookkeeping("save_results('59_promises', x=1)\nQUICK", result('True'))[2] == ['hide-cell']
+    code, out, tags, _ = build_site.bookkeeping("table = f(x)\nsave_results('41', table=table)", result("PosixPath('…/41.json')"))
+    assert out == [] and tags == [] and 'save_results' in code  # the call is the lesson's code; its returned path is not shown
+    assert build_site.bookkeeping('net', result('Sequential(\n' + '  (0): Conv2d()\n' * 40 + ')'))[2] == ['hide-output']
+    assert build_site.bookkeeping('acc', result('0.91'))[2] == []  # a short result stays as it is
+
+
 def test_cell_options_map_to_myst():
     "`#| echo: false` hides code only, `#| output: false` hides output only, `#| include: false` hides both."
     out = [{'output_type': 'stream', 'name': 'stdout', 'text': 'shown\n'}]
@@ -406,6 +422,31 @@ def test_widgets_say_they_need_a_kernel(site, server, browser):
     assert {'10_vision_cnn.html', '31_keyword_spotting.html'} <= set(with_widgets), with_widgets
     assert sum(c['note'] for cells in found.values() for c in cells) >= 3, found
     assert not problems, '\n'.join(problems)
+
+
+def test_bookkeeping_out_of_the_way(site, server, browser):
+    "No page shows the lesson timer or a results file's path outside a collapsed cell; lesson 31's 65-line repr is folded."
+    shown = []
+    for rel in pages(site[0]):
+        text = re.sub(r'<details.*?</details>', '', (site[0]/rel).read_text(), flags=re.S)
+        text = page_text_of(text)
+        shown += [f'{rel}: {what}' for what in ('_lesson_start', 'lesson wall-clock seconds', "PosixPath(", '_nb_start')
+                  if what in text]
+    folded = [s for s in LESSONS if 'Show the bookkeeping' in (site[0]/f'{s}.html').read_text()]
+    v = Visit(browser, server + '31_keyword_spotting.html')
+    seq = v.page.locator('.cell_output pre', has_text='Sequential(').first
+    hidden_before = not seq.is_visible()
+    v.page.locator('.tag_hide-output summary').first.click()
+    visible_after = seq.is_visible()
+    v.close()
+    assert not shown, shown
+    assert len(folded) >= 8, folded
+    assert hidden_before and visible_after
+
+
+def page_text_of(html_text):
+    import html
+    return html.unescape(re.sub(r'<[^>]+>', '', html_text))
 
 
 # Code blocks allowed to be wider than the column at 1280 px, as 'page: first characters of the block' (at most a handful).

@@ -352,6 +352,63 @@ def takes_input(model_id, state, seen=None):
     return any(takes_input(m, state, seen) for m in held)
 
 
+# --- bookkeeping out of the reader's path ---------------------------------------------------------------------------
+# A lesson times itself (`_lesson_start = _time.perf_counter()` with its imports, a closing `lesson_seconds` cell) and
+# saves what it measured for notebook 59 (`save_results(...)`, which returns the file's path). The site keeps that out
+# of the reader's way by rule, not by hand in each notebook: the timing lines are not shown in the import cell, a cell
+# that only keeps the books is collapsed, a save's returned path is not shown, and a long plain-text repr (a 63-line
+# `Sequential(`) is collapsed.
+TIMERS = {'_lesson_start', '_nb_start', 'lesson_seconds'}
+LONG_REPR_LINES = 25
+
+
+def _is_bookkeeping(stmt, last, result):
+    "True for a statement that only times the lesson or saves its results (see above)."
+    import ast
+    if isinstance(stmt, ast.Assign):
+        return all(isinstance(t, ast.Name) and t.id in TIMERS for t in stmt.targets)
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return all((a.asname or '').startswith('_') for a in stmt.names)
+    if isinstance(stmt, ast.Expr):
+        v = stmt.value
+        if isinstance(v, ast.Call) and getattr(v.func, 'id', None) == 'save_results': return True
+        if last and isinstance(v, ast.Dict):  # the closing {'lesson wall-clock seconds': ..., 'quick mode': ...}
+            return any(isinstance(n, ast.Name) and n.id in TIMERS for n in ast.walk(v))
+        if last and isinstance(v, ast.Name) and result in ('True', 'False', 'None'): return True  # a bare flag
+    return False
+
+
+def bookkeeping(code, outputs):
+    "(code to show, outputs to show, tags, cell metadata): the rules above applied to one code cell."
+    import ast
+    try: body = ast.parse(code).body
+    except SyntaxError: return code, outputs, [], {}
+    if not body: return code, outputs, [], {}
+    results = [o for o in outputs if o['output_type'] == 'execute_result']
+    result = ''.join(results[-1]['data'].get('text/plain', '')).strip() if results else None
+    kept = [st for i, st in enumerate(body) if not _is_bookkeeping(st, i == len(body) - 1, result)]
+    if not kept:  # the whole cell keeps the books: collapsed, with its outputs
+        return code, outputs, ['hide-cell'], {'mystnb': {'code_prompt_show': 'Show the bookkeeping (timing, saved results)',
+                                                         'code_prompt_hide': 'Hide the bookkeeping'}}
+    lines, drop = code.split('\n'), set()
+    for st in body:
+        private = isinstance(st, ast.Assign) and all(getattr(t, 'id', 'x').startswith('_') for t in st.targets)  # not lesson_seconds
+        if (isinstance(st, ast.Import) or private) and st not in kept and st.col_offset == 0:
+            drop.update(range(st.lineno - 1, st.end_lineno))
+        elif isinstance(st, ast.Import) and any((a.asname or '').startswith('_') for a in st.names):
+            names = ', '.join(a.name + (f' as {a.asname}' if a.asname else '') for a in st.names if not (a.asname or '').startswith('_'))
+            if st.lineno == st.end_lineno: lines[st.lineno - 1] = lines[st.lineno - 1][:st.col_offset] + f'import {names}'
+    shown = '\n'.join(l for i, l in enumerate(lines) if i not in drop)
+    last = body[-1]
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and getattr(last.value.func, 'id', None) == 'save_results':
+        outputs = [o for o in outputs if o['output_type'] != 'execute_result']  # the results file's path
+    tags = []
+    if results and set(results[-1]['data']) <= {'text/plain'} and result and result.count('\n') >= LONG_REPR_LINES:
+        tags = ['hide-output']  # a long repr, collapsed
+    return shown, outputs, tags, ({'mystnb': {'code_prompt_show': f'Show the output ({result.count(chr(10)) + 1} lines)',
+                                               'code_prompt_hide': 'Hide the output'}} if tags else {})
+
+
 def markdown_cell(source, **metadata):
     return {'cell_type': 'markdown', 'metadata': metadata, 'source': source}
 
@@ -402,7 +459,8 @@ def to_myst(nb, stem, cfg, mode=None):
         controls = any(takes_input(o['data'][WIDGET_VIEW].get('model_id'), widget_state)
                        for o in outputs if WIDGET_VIEW in o.get('data', {}))
         if controls: tags.append('tc-widget')
-        cells.append({'cell_type': 'code', 'execution_count': None, 'metadata': {'tags': tags},
+        code, outputs, more, meta = bookkeeping(code, outputs)
+        cells.append({'cell_type': 'code', 'execution_count': None, 'metadata': {'tags': tags + more, **meta},
                       'outputs': outputs, 'source': code})
         if controls:  # saved widget state renders, but the callbacks that redraw the output need Python
             cells.append(markdown_cell(KERNEL_NOTE.format(stem=stem), tags=['tc-needs-kernel']))
