@@ -611,6 +611,11 @@ def test_api_entries_are_classes_and_methods_with_parameter_tables(site, server,
             .filter(s => [...s.children].every(c => /^H[1-6]$/.test(c.tagName)))
             .map(s => s.querySelector('h1,h2,h3,h4,h5,h6').innerText)""")]
         v.close()
+    v = Visit(browser, server + '04_learner.html', width=390)  # on a phone a parameter table fits the column
+    wide = v.page.evaluate("""() => { const col = document.querySelector('article.bd-article').getBoundingClientRect().right;
+        return [...document.querySelectorAll('article dl.py table')].filter(t => t.getBoundingClientRect().right > col + 1).length }""")
+    v.close()
+    assert wide == 0, f'{wide} parameter tables wider than the column at 390 px'
     assert 'py class' in found['transfer_cookbook.core.learner.Learner']['kind']
     assert 'py method' in found['transfer_cookbook.core.learner.Learner.fit']['kind']
     assert not defs and not empty, (defs, empty)
