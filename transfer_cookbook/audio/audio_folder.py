@@ -380,6 +380,22 @@ def _fit_keywords(learn: Learner,  # the whole model, with the training and vali
         return head.fit(epochs, 3 * lr, **stop).assign(phase='head (frozen body)')
     return learn.fit(epochs, 3 * lr, **stop).assign(phase='whole network')
 
+# %% ../../nbs/audio/33_audio_folder_recipe.ipynb #a7c3e1d5
+def _keyword_report(learn: Learner,  # after training: the model with the best weights, and both loaders
+                    history: pd.DataFrame,  # from `_fit_keywords`
+                    tr, va,  # the training and validation indices
+                    group,  # each file's group, or None for a split by class
+                    classes: list, bad: list,  # the keywords, and `(path, reason)` of every file skipped
+                    start: float,  # `time.perf_counter()` when training was called
+                    ) -> dict:
+    "What `train_keyword_classifier` did: validation scores, steps and epochs of the last phase, items and groups on each side, skips."
+    scores, main = learn.validate(), history[history.phase == history.phase.iloc[-1]]
+    side = lambda idx: None if group is None else sorted(set(group[idx].tolist()))
+    return {'valid_accuracy': scores['accuracy'], 'valid_loss': scores['valid_loss'], 'steps': len(main) * len(learn.train_dl),
+            'epochs': len(main), 'seconds': round(time.perf_counter() - start, 1), 'train_items': len(tr), 'valid_items': len(va),
+            'classes': classes, 'train_groups': side(tr), 'valid_groups': side(va), 'skipped': [str(p) for p, _ in bad],
+            'history': history}
+
 # %% ../../nbs/audio/33_audio_folder_recipe.ipynb #287bbf7e
 def train_keyword_classifier(data,  # a folder with one subfolder of WAV recordings per keyword (see `audio_folder`)
                              out_dir,  # where the model is saved (refused if it holds files, unless `overwrite`)
@@ -415,12 +431,6 @@ def train_keyword_classifier(data,  # a folder with one subfolder of WAV recordi
     with tempfile.TemporaryDirectory(prefix='tc-best-') as ckpt:
         stop = dict(patience=max(2, epochs // 5), checkpoint_dir=ckpt) if steps is None else {}
         history = _fit_keywords(learn, method, epochs, lr, **stop)
-    scores, main = learn.validate(), history[history.phase == history.phase.iloc[-1]]
     model = model.eval(); model.meta = meta
     with writing_dir(out_dir, overwrite) as folder: save_keyword_classifier(model, folder)
-    side = lambda idx: None if group is None else sorted(set(group[idx].tolist()))
-    report = {'valid_accuracy': scores['accuracy'], 'valid_loss': scores['valid_loss'], 'steps': len(main) * len(learn.train_dl),
-              'epochs': len(main), 'seconds': round(time.perf_counter() - start, 1), 'train_items': len(tr), 'valid_items': len(va),
-              'classes': classes, 'train_groups': side(tr), 'valid_groups': side(va), 'skipped': [str(p) for p, _ in bad],
-              'history': history}
-    return model, report
+    return model, _keyword_report(learn, history, tr, va, group, classes, bad, start)
