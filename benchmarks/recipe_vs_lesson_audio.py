@@ -106,7 +106,8 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 
 def provenance() -> dict:
     git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
-    return {'commit': git('rev-parse', '--short', 'HEAD') + (' (with uncommitted changes)' if git('status', '--porcelain') else ''),
+    dirty = git('status', '--porcelain', '--', '../transfer_cookbook', Path(__file__).name)  # the code this run imports
+    return {'commit': git('rev-parse', '--short', 'HEAD') + (f' (with uncommitted changes: {dirty})' if dirty else ''),
             'machine': f"{platform.node()}, {os.cpu_count()} CPUs, torch {torch.__version__} on {torch.get_num_threads()} thread(s)",
             'load_average_start': [round(x, 2) for x in os.getloadavg()]}
 
