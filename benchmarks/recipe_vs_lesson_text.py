@@ -103,7 +103,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--sizes', default='10,50', help='labelled tweets per class, comma-separated')
     ap.add_argument('--seeds', default='0,1,2', help='seeds (each draws the labelled tweets), comma-separated')
-    ap.add_argument('--test-per-class', type=int, default=200, help='test tweets per class (at most 400: lesson 20\'s test split)')
+    ap.add_argument('--test-per-class', type=int, default=400, help='test tweets per class (at most 400: lesson 20\'s test split)')
     ap.add_argument('--quick', action='store_true', help='4 tweets per class, one seed, 2-step budgets: only checks that it runs')
     args = ap.parse_args()
     sizes, seeds, n_test = [int(s) for s in args.sizes.split(',')], [int(s) for s in args.seeds.split(',')], args.test_per_class
