@@ -27,11 +27,11 @@ Run (about 20-25 minutes on one core):
 import argparse, json, os, platform, subprocess, tempfile, time, warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
+import transfer_cookbook
 from transfer_cookbook.core.files import sample_per_class
 from transfer_cookbook.core.interpret import paired_difference
 from transfer_cookbook.datasets.tweets import load_tweets, split_tweets
@@ -82,9 +82,12 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def provenance() -> dict:
-    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
-    dirty = git('status', '--porcelain', '--', '../transfer_cookbook', Path(__file__).name)  # the code this run imports
-    return {'commit': git('rev-parse', '--short', 'HEAD') + (f' (with uncommitted changes: {dirty})' if dirty else ''),
+    "The commit of the `transfer_cookbook` this run imports (and its uncommitted changes), the machine, the load."
+    package = Path(transfer_cookbook.__file__).parent
+    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=package).stdout.strip()
+    dirty = git('status', '--porcelain', '--', '.', Path(__file__).resolve())
+    return {'commit': (git('rev-parse', '--short', 'HEAD') or f'{package} is not in a git checkout')
+                      + (f' (with uncommitted changes: {dirty})' if dirty else ''),
             'machine': f"{platform.node()}, {os.cpu_count()} CPUs, torch {torch.__version__} on {torch.get_num_threads()} thread(s)",
             'load_average_start': [round(x, 2) for x in os.getloadavg()]}
 
