@@ -125,6 +125,11 @@ def read_text_csv(path: str | Path,  # a CSV file with a header row
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #48c36c75
 TASK = 'text-classifier'
 
+def _mean_pooled(encoder: nn.Module, n_classes: int, dropout: float = 0.1) -> nn.Module:
+    "`mean_pooled_classifier` on `encoder` without its `[CLS]` pooler: the mean never uses it (and RoBERTa's classifiers have none)."
+    if getattr(encoder, 'pooler', None) is not None: encoder.pooler = None  # BERT-family encoders skip a pooler that is None
+    return mean_pooled_classifier(encoder, n_classes, dropout)
+
 def text_classifier_meta(model: nn.Module,  # a `mean_pooled_classifier` on a Hugging Face encoder
                          tok,  # its tokenizer
                          classes: list,  # class names, in the order of the model's outputs
@@ -242,7 +247,7 @@ def train_text_classifier(data: str | Path,  # a CSV file with a header row, a c
     _warn_truncated(tok, texts, max_length)
     rounds, per_round = _text_budget(len(tr), batch_size, steps)
     loader = lambda idx, **kw: text_loader([texts[i] for i in idx], y[idx], tok, batch_size, max_length=max_length, **kw)
-    learn = Learner(mean_pooled_classifier(hf.base_model, len(classes)), loader(tr, steps=per_round), loader(va),
+    learn = Learner(_mean_pooled(hf.base_model, len(classes)), loader(tr, steps=per_round), loader(va),
                     splitter=transformer_groups, channels_last=False, progress=False)
     history = _fit_text(learn, tok, [texts[i] for i in tr], y[tr], rounds, lr, head_steps, max_length, early=steps is None)
     model = learn.model.eval()
@@ -260,7 +265,7 @@ def load_text_classifier(out_dir: str | Path,  # a folder written by `train_text
                                                  f"{meta.get('format')}, a [CLS]-pooler network): train it again with this one.")
     arch = dict(meta['architecture'])
     encoder = AutoModel.from_config(AutoConfig.for_model(arch.pop('model_type'), **arch))
-    model = mean_pooled_classifier(encoder, len(meta['classes']), meta['head']['dropout'])
+    model = _mean_pooled(encoder, len(meta['classes']), meta['head']['dropout'])
     model = load_weights(model, Path(out_dir)/'model.safetensors').eval()
     model.tokenizer, model.meta = AutoTokenizer.from_pretrained(out_dir, local_files_only=True), meta
     return model
