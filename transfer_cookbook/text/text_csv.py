@@ -179,12 +179,16 @@ def _warn_truncated(tok, texts: list, max_length: int):
         warnings.warn(f"{(lengths > max_length).sum()} of {len(texts)} texts are longer than {max_length} tokens (longest "
                       f"{lengths.max()}) and were truncated; raise max_length (at most {tok.model_max_length}) to keep more.", stacklevel=3)
 
-def _text_report(learn: Learner, history: pd.DataFrame, per_round: int, tr, va, classes: list, skipped: list, start: float) -> dict:
-    "What `train_text_classifier` did: validation scores (of the round it kept), whole-network steps and passes, rows, skips."
-    scores, n_steps = learn.validate(), int((history.phase == 'whole network').sum()) * per_round
+def _text_report(scores: dict,  # the validation scores of the run on the training split
+                 learn: Learner,  # the run on every row, whose model is saved
+                 history: pd.DataFrame,  # both runs' histories, `run` naming each
+                 tr, va, classes: list, skipped: list, start: float) -> dict:
+    "What `train_text_classifier` did: the split's validation scores and sizes, the saved model's steps and passes, skips."
+    n_steps = int(((history.run == 'every row') & (history.phase == 'whole network')).sum()) * len(learn.train_dl)
     return {'valid_accuracy': scores['accuracy'], 'valid_loss': scores['valid_loss'], 'steps': n_steps,
-            'epochs': round(n_steps * learn.train_dl.batch_size / len(tr), 2), 'seconds': round(time.perf_counter() - start, 1),
-            'train_items': len(tr), 'valid_items': len(va), 'classes': classes, 'skipped': skipped, 'history': history}
+            'epochs': round(n_steps * learn.train_dl.batch_size / len(learn.train_dl.dataset), 2),
+            'seconds': round(time.perf_counter() - start, 1), 'train_items': len(tr), 'valid_items': len(va),
+            'final_items': len(learn.train_dl.dataset), 'classes': classes, 'skipped': skipped, 'history': history}
 
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #b3f1c2d4
 HEAD_STEPS, MIN_STEPS, ROUNDS = 300, 60, 6  # lesson 20's budgets (head warm-up, whole network); validations when steps=None
@@ -197,7 +201,7 @@ def _text_budget(n_train: int, batch_size: int, steps: int | None) -> tuple[int,
 def _warm_up_head(learn: Learner, tok, texts: list, y: np.ndarray, steps: int, max_length: int) -> pd.DataFrame:
     "Lesson 20's head warm-up: the new head alone, `steps` steps on the frozen encoder's vectors of `texts`, computed once."
     feats = encode_texts(learn.model.body, tok, texts, max_length=max_length, device=learn.device)
-    data, bs = TensorDataset(torch.as_tensor(feats, dtype=torch.float32), torch.as_tensor(y)), learn.train_dl.batch_size
+    data, bs = TensorDataset(torch.as_tensor(feats, dtype=torch.float32), torch.tensor(y)), learn.train_dl.batch_size
     dl = DataLoader(data, batch_size=bs, sampler=RandomSampler(data, num_samples=steps * bs))  # whole passes, then part of one
     head = Learner(learn.model.head, dl, device=learn.device, channels_last=False, progress=False)
     return head.fit(1, 3e-3).assign(phase='head (frozen encoder)')
@@ -215,12 +219,23 @@ def _fit_text(learn: Learner,  # the whole model, with its training loader (`ste
         history.append(learn.fit(rounds, lr=rates, pct_warmup=0.1, **stop).assign(phase='whole network'))
     return pd.concat(history, ignore_index=True)
 
+# %% ../../nbs/text/21_text_csv_recipe.ipynb #c6d2e8f1
+def _text_learner(texts: list, y: np.ndarray, idx, valid_idx,  # the rows to train on, and to validate on (or None)
+                  per_round: int,  # training batches a round
+                  pretrained: str, n_classes: int, batch_size: int, max_length: int, seed: int) -> tuple[Learner, object]:
+    "(learner, tokenizer): a fresh `_mean_pooled` classifier on `pretrained`, with the same first weights for the same seed."
+    seed_everything(seed)
+    hf, tok = make_text_classifier(pretrained, n_classes)
+    loader = lambda i, **kw: text_loader([texts[j] for j in i], y[i], tok, batch_size, max_length=max_length, **kw)
+    return Learner(_mean_pooled(hf.base_model, n_classes), loader(idx, steps=per_round), None if valid_idx is None else loader(valid_idx),
+                   splitter=transformer_groups, channels_last=False, progress=False), tok
+
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #efa0d932
 def train_text_classifier(data: str | Path,  # a CSV file with a header row, a column of texts and one of labels
                           out_dir: str | Path,  # where the model is saved (refused if it holds files, unless `overwrite`)
                           *,
                           pretrained: str = 'minilm',  # 'minilm' (packaged) or, with a network, a Hugging Face id (see `make_text_classifier`)
-                          steps: int | None = None,  # whole-network steps; None: 60, or 3 passes if more, stopping early on validation
+                          steps: int | None = None,  # whole-network steps; None: 60 at least, up to 3 passes while validation improves
                           valid_frac: float = 0.2,  # share held out for validation (of each class, or whole groups)
                           groups: str | None = None,  # None, or the column that names each row's group (an author, a product, a site)
                           seed: int = 0,  # the same seed gives the same split, batches and model
@@ -234,7 +249,7 @@ def train_text_classifier(data: str | Path,  # a CSV file with a header row, a c
                           head_steps: int = HEAD_STEPS,  # steps of the new head alone, on the frozen encoder's vectors, first
                           **read_kwargs,  # `sep`, `encoding`: see `read_text_csv`
                           ) -> tuple[nn.Module, dict]:
-    "Fine-tune `pretrained` on the CSV's labelled texts, save it to `out_dir`; return (model, report)."
+    "Fine-tune `pretrained` on the CSV's labelled texts, validated on held-out rows, then on every row; save it; (model, report)."
     start = time.perf_counter()
     check_out_dir(out_dir, overwrite)
     if not (groups is None or isinstance(groups, str)): raise TypeError(f"groups must be a column name, got {type(groups).__name__}.")
@@ -242,18 +257,20 @@ def train_text_classifier(data: str | Path,  # a CSV file with a header row, a c
     classes, texts = sorted(df.label.unique()), df.text.tolist()
     y = df.label.map({c: i for i, c in enumerate(classes)}).to_numpy()
     tr, va = _split(df, y, groups, valid_frac, seed, Path(data).name)
-    seed_everything(seed)
-    hf, tok = make_text_classifier(pretrained, len(classes))
-    _warn_truncated(tok, texts, max_length)
     rounds, per_round = _text_budget(len(tr), batch_size, steps)
-    loader = lambda idx, **kw: text_loader([texts[i] for i in idx], y[idx], tok, batch_size, max_length=max_length, **kw)
-    learn = Learner(_mean_pooled(hf.base_model, len(classes)), loader(tr, steps=per_round), loader(va),
-                    splitter=transformer_groups, channels_last=False, progress=False)
-    history = _fit_text(learn, tok, [texts[i] for i in tr], y[tr], rounds, lr, head_steps, max_length, early=steps is None)
+    setup = dict(pretrained=pretrained, n_classes=len(classes), batch_size=batch_size, max_length=max_length, seed=seed)
+    split, tok = _text_learner(texts, y, tr, va, per_round, **setup)  # first: trained on the split, to measure it
+    _warn_truncated(tok, texts, max_length)
+    split_history = _fit_text(split, tok, [texts[i] for i in tr], y[tr], rounds, lr, head_steps, max_length, early=steps is None)
+    main = split_history[split_history.phase == 'whole network'].reset_index(drop=True)
+    scores, kept = split.validate(), per_round * (int(main.valid_loss.idxmin()) + 1 if steps is None else len(main))
+    learn, tok = _text_learner(texts, y, np.arange(len(y)), None, max(kept, MIN_STEPS if steps is None else 0), **setup)  # then: every row
+    history = _fit_text(learn, tok, texts, y, 1, lr, head_steps, max_length, early=False)
     model = learn.model.eval()
     model.tokenizer, model.meta = tok, text_classifier_meta(model, tok, classes, pretrained, max_length)
     with writing_dir(out_dir, overwrite) as folder: save_text_classifier(model, folder)
-    return model, _text_report(learn, history, per_round, tr, va, classes, df.attrs['skipped'], start)
+    history = pd.concat([split_history.assign(run='split'), history.assign(run='every row')], ignore_index=True)
+    return model, _text_report(scores, learn, history, tr, va, classes, df.attrs['skipped'], start)
 
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #ed96482d
 def load_text_classifier(out_dir: str | Path,  # a folder written by `train_text_classifier` / `save_text_classifier`
