@@ -1,70 +1,68 @@
-"""Recipe against lesson, audio (issue 14, item 5): the audio-folder recipe with its defaults beside lesson 31's best method,
-on the same labelled clips, at two label budgets, over three seeds, with the standard error of the paired difference.
+"""The audio-folder recipe against lesson 31's best method, on the lesson's keyword clips, paired by seed.
 
-- Data: lesson 31's keyword set (`keyword_dataset(120, 60)` of the speech-data notebook 30): 20 keywords, 1 s at 16 kHz,
-  every clip SYNTHESIZED SPEECH (Debian's espeak-ng, flite and festival voices, with noise and gain added), 120 training
-  voices (72 speakers) and 60 test voices of 27 other speakers. The test set is all 1,200 test clips (unheard speakers),
-  shared by both sides.
-- Sizes: `--sizes` clips per keyword (default 5 and 20, both in lesson 31's curve) x seeds 0, 1, 2. The seed draws the
-  labelled clips from the 2,400 training clips (`sample_per_class`, as `keyword_curve` draws them) and both sides train
-  on exactly those clips: a paired comparison.
-- Recipe side: the labelled clips written as float32 WAVs in `root/<keyword>/<speaker>_<voice>_<n>.wav` (the speaker
-  before the first underscore, as the recipe's default `groups=SPEAKER_FROM_NAME` reads it, so that its validation
-  split keeps each speaker on one side, as lesson 30's split does), then `train_keyword_classifier(root, out_dir,
-  seed=seed)` with its defaults; `predict_keyword_classifier` on the 1,200 test clips, written as WAVs the same way.
-- Lesson side (`lesson_side`): lesson 31's best method at each size, through `train_keywords` with the lesson's budget
-  (150 optimiser steps) and `predict_keywords`. In the lesson's full run: with 5 per keyword the frozen embedding
-  (0.780) and the fine-tuned one (0.779) tie, and the lesson's conclusion names the frozen embedding for 1 to 5
-  examples: 'frozen embedding'; from 20 on fine-tuning is best (20: 0.915 against 0.895): 'fine-tuned embedding'.
+Data: lesson 31's keyword set (nbs/audio/31_keyword_spotting.ipynb; made by the speech-data notebook 30,
+`keyword_dataset(120, 60)`): 20 keywords, 1 s at 16 kHz. Every clip is SYNTHESIZED SPEECH: Debian's text-to-speech
+voices (espeak-ng variants, flite, festival), each clip at its own speed and pitch, with noise and gain added. Training
+clips come from 120 voices of 72 speakers, test clips from 60 voices of 27 other speakers. The labelled clips of a run
+are `sample_per_class(pool labels, k, seed)`, the clips `keyword_curve` draws for its draw `seed` at k per keyword; the
+test set is all 1,200 test clips (voices never heard), the same for every run and both sides.
+
+- Recipe: the labelled clips written as float32 WAV files `root/<keyword>/<speaker>_<voice>_<n>.wav`: the speaker
+  (lesson 30's `speaker_of`: an espeak-ng variant, or the person behind a flite/festival voice) comes before the first
+  underscore, which is where the recipe's default `groups=SPEAKER_FROM_NAME` reads it, so its validation split keeps
+  each speaker on one side as lesson 30's split does. Then `train_keyword_classifier(root, out_dir, seed=seed)` with its
+  defaults, and `predict_keyword_classifier` on the test clips, written as WAV files the same way.
+- Lesson (`lesson_side`, the one function that calls the lesson's code): its best method at each size, through
+  `train_keywords` with the lesson's 150-step budget, scored with `predict_keywords`. Lesson 31's curve: at 5 clips per
+  keyword the frozen embedding and the fine-tuned one tie (its conclusion names the frozen embedding for 1 to 5
+  examples): 'frozen embedding'; from 20 on fine-tuning is the best method: 'fine-tuned embedding'.
   `--lesson-method` runs one method at every size instead.
-- Metric: accuracy on the test clips (scikit-learn), macro-F1 beside it.
 
-Prints a per-run table and, per size, both sides' means, the mean paired difference (recipe - lesson), its standard
-error (sd of the paired differences / sqrt(seeds)), a 95 % t-interval and the verdict "recipe below the lesson by more
-than 2 SE"; writes them to benchmarks/results/recipe_vs_lesson_audio.{md,json} (not with --quick).
+Sizes: 5 and 20 clips per keyword (both on lesson 31's curve, where its fine-tuned model also runs); seeds 0, 1, 2.
+Scores: test accuracy and macro-F1 (scikit-learn). The summary per size gives the mean paired difference
+recipe - lesson, its standard error (sd of the differences / sqrt(seeds)), a 95 % t-interval, and whether the recipe is
+below the lesson by more than two standard errors. Seconds are each side's wall time (training, and predicting the test
+set); CPU seconds are its processor time, what it costs on one core whatever else the machine runs.
 
-Run (about 15-20 minutes on one core):
-  flock /tmp/s/bench.lock nice -n 5 env OMP_NUM_THREADS=1 PYTHONPATH=$PWD .venv/bin/python benchmarks/recipe_vs_lesson_audio.py
-  ... benchmarks/recipe_vs_lesson_audio.py --quick   (tiny sizes, one seed, small budgets: checks that it runs, < 1 minute)
+Run (about 20 minutes on one core):
+    flock /tmp/s/bench.lock nice -n 5 env OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/recipe_vs_lesson_audio.py
+    ... --quick   (lesson 31's quick data, 2 clips per keyword, seed 0, 3-step budgets: checks that it runs; writes nothing)
 """
-import argparse, json, os, platform, re, subprocess, tempfile, time, warnings
+import argparse, re, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy.io import wavfile
 from sklearn.metrics import accuracy_score, f1_score
 
-import transfer_cookbook
-from transfer_cookbook.audio.audio_folder import (SPEAKER_FROM_NAME, predict_keyword_classifier, train_keyword_classifier)
+from transfer_cookbook.audio.audio_folder import SPEAKER_FROM_NAME, predict_keyword_classifier, train_keyword_classifier
 from transfer_cookbook.audio.features import SAMPLE_RATE
 from transfer_cookbook.audio.keywords import KEYWORD_METHODS, predict_keywords, train_keywords
 from transfer_cookbook.core.files import group_of, sample_per_class
-from transfer_cookbook.core.interpret import paired_difference
 from transfer_cookbook.datasets.speech import keyword_dataset
 
-TASK = 'audio'
+from paired_report import machine, report, summarise
+
 LESSON_BEST = {1: 'fine-tuned embedding', 5: 'frozen embedding', 20: 'fine-tuned embedding', 120: 'fine-tuned embedding'}
-RESULTS = Path(__file__).parent/'results'
+
+
+def scores(y_true, y_pred) -> dict:
+    return {'accuracy': accuracy_score(y_true, y_pred), 'macro_f1': f1_score(y_true, y_pred, average='macro')}
 
 
 def lesson_side(method: str, train, test, seed: int, quick: bool) -> dict:
-    "Lesson 31's `method` on `train` (a `SpeechSet`), scored on `test`: the one place that calls the lesson's code."
-    model, info = train_keywords(method, train.audio, train.labels, n_classes=len(train.classes), seed=seed,
-                                 **({'steps': 3} if quick else {}))  # else the lesson's budget: train_keywords' 150 steps
-    pred = predict_keywords(model, test.audio).argmax(1)
-    return {'accuracy': accuracy_score(test.labels, pred), 'macro_f1': f1_score(test.labels, pred, average='macro'),
-            'detail': f"{method}, {info['epochs']} epochs"}
+    "Lesson 31's `method` on `train` (a `SpeechSet`) with the lesson's budget, scored on `test`."
+    model, _ = train_keywords(method, train.audio, train.labels, n_classes=len(train.classes), seed=seed,
+                              **({'steps': 3} if quick else {}))  # else train_keywords' default: the lesson's 150 steps
+    return scores(test.labels, predict_keywords(model, test.audio).argmax(1))
 
 
-def recipe_side(root: Path, test_files: list, test_labels: list, seed: int, quick: bool, out_dir: Path) -> dict:
+def recipe_side(root: Path, test_files: list, test_names: list, seed: int, quick: bool, out_dir: Path) -> dict:
     "The recipe with its defaults on the WAV folder `root`, scored on the test files."
-    model, report = train_keyword_classifier(root, out_dir, seed=seed, **({'steps': 3} if quick else {}))
-    pred = predict_keyword_classifier(model, test_files).predicted
-    return {'accuracy': accuracy_score(test_labels, pred), 'macro_f1': f1_score(test_labels, pred, average='macro'),
-            'detail': f"{report['steps']} steps, {report['epochs']} epochs, {report['train_items']} train / "
-                      f"{report['valid_items']} valid clips, valid acc {report['valid_accuracy']:.2f}"}
+    model, rep = train_keyword_classifier(root, out_dir, seed=seed, **({'steps': 3} if quick else {}))
+    return {**scores(test_names, predict_keyword_classifier(model, test_files).predicted), 'steps': rep['steps'],
+            'valid_clips': rep['valid_items']}
 
 
 def slug(s: str) -> str: return re.sub(r'[^A-Za-z0-9+.-]', '-', s)
@@ -86,92 +84,57 @@ def write_folder(clips, root: Path) -> list:
 def timed(fn, *args) -> dict:
     "`fn(*args)` with its wall-clock seconds and its CPU seconds (on one thread: its time on one core, whatever the load)."
     wall, cpu = time.perf_counter(), time.process_time(); out = fn(*args)
-    return out | {'seconds': round(time.perf_counter() - wall, 1), 'cpu_seconds': round(time.process_time() - cpu, 1)}
-
-
-def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    "Per size: both sides' means, the paired difference recipe - lesson with its SE and 95 % t-interval, the verdict."
-    rows = []
-    for k, g in runs.groupby('per_class', sort=True):
-        d = paired_difference(g.recipe_accuracy, g.lesson_accuracy)
-        f = paired_difference(g.recipe_macro_f1, g.lesson_macro_f1)
-        below = 'n/a (one seed)' if len(g) < 2 else 'yes' if d['mean'] < -2 * d['se'] else 'no'
-        rows.append({'per_class': k, 'seeds': len(g), 'lesson_method': g.lesson_method.iloc[0],
-                     'recipe': g.recipe_accuracy.mean(), 'lesson': g.lesson_accuracy.mean(),
-                     'difference': d['mean'], 'se': d['se'], 'lo95': d['lo'], 'hi95': d['hi'],
-                     'recipe_f1': g.recipe_macro_f1.mean(), 'lesson_f1': g.lesson_macro_f1.mean(), 'f1_difference': f['mean'],
-                     'recipe_cpu_seconds': g.recipe_cpu_seconds.mean(), 'lesson_cpu_seconds': g.lesson_cpu_seconds.mean(),
-                     'recipe below the lesson by more than 2 SE': below})
-    return pd.DataFrame(rows)
-
-
-def provenance() -> dict:
-    "The commit of the `transfer_cookbook` this run imports (and its uncommitted changes), the machine, the load."
-    package = Path(transfer_cookbook.__file__).parent
-    git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=package).stdout.strip()
-    dirty = git('status', '--porcelain', '--', '.', Path(__file__).resolve())
-    return {'commit': (git('rev-parse', '--short', 'HEAD') or f'{package} is not in a git checkout')
-                      + (f' (with uncommitted changes: {dirty})' if dirty else ''),
-            'machine': f"{platform.node()}, {os.cpu_count()} CPUs, torch {torch.__version__} on {torch.get_num_threads()} thread(s)",
-            'load_average_start': [round(x, 2) for x in os.getloadavg()]}
-
-
-def write_results(runs: pd.DataFrame, summary: pd.DataFrame, info: dict):
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS/f'recipe_vs_lesson_{TASK}.json').write_text(json.dumps(
-        {**info, 'runs': runs.to_dict('records'), 'summary': summary.to_dict('records')}, indent=1) + '\n')
-    md = [f"# Recipe against lesson: {TASK}", '', f"Written by `benchmarks/recipe_vs_lesson_{TASK}.py` (its docstring says what "
-          "it measures).", '', *[f"- {k}: {v}" for k, v in info.items()], '', '## Per size (accuracy; difference = recipe - lesson, '
-          'paired by seed)', '', summary.round(4).to_markdown(index=False), '', '## Per run', '', runs.round(4).to_markdown(index=False), '']
-    (RESULTS/f'recipe_vs_lesson_{TASK}.md').write_text('\n'.join(md))
+    return out | {'seconds': time.perf_counter() - wall, 'cpu_seconds': time.process_time() - cpu}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--sizes', default='5,20', help='labelled clips per keyword, comma-separated')
-    ap.add_argument('--seeds', default='0,1,2', help='seeds (each draws the labelled clips), comma-separated')
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--sizes', type=int, nargs='+', default=[5, 20], help='labelled clips per keyword')
+    ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--lesson-method', choices=KEYWORD_METHODS, help="one lesson method at every size (default: the lesson's best at each)")
-    ap.add_argument('--quick', action='store_true', help="lesson 31's quick data (5 + 3 voices), 2 clips per keyword, one seed, "
-                                                         "3-step budgets: only checks that it runs")
+    ap.add_argument('--quick', action='store_true', help="lesson 31's quick data (5 + 3 voices), 2 clips per keyword, seed 0, "
+                                                         "3-step budgets; writes nothing")
     args = ap.parse_args()
-    sizes, seeds = [int(s) for s in args.sizes.split(',')], [int(s) for s in args.seeds.split(',')]
-    if args.quick: sizes, seeds = [2], [0]
-    info = provenance()
-    print(f"{info['machine']}; commit {info['commit']}; load average {info['load_average_start']}")
-    start, cpu_start = time.perf_counter(), time.process_time()
+    if args.quick: args.sizes, args.seeds = [2], [0]
+    info = machine()
+    print(f"torch {info['torch']}, {info['torch_threads']} thread(s), commit {info['commit']}, load {info['load_average_at_start']}")
+    start, cpu = time.perf_counter(), time.process_time()
     kw = keyword_dataset(*((5, 3) if args.quick else (120, 60)), n_workers=1)  # lesson 31's data (cached after its first run)
     pool, test = kw.train, kw.test
-    print(f"{kw}: pool {len(pool)} clips ({pool.manifest.speaker.nunique()} speakers), test {len(test)} clips "
-          f"({test.manifest.speaker.nunique()} other speakers); sizes {sizes} x seeds {seeds}")
     rows = []
     with tempfile.TemporaryDirectory(prefix='tc-bench-audio-') as tmp, warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
-        tmp = Path(tmp)
-        test_files = write_folder(test, tmp/'test')
-        test_names = [kw.classes[i] for i in test.labels]
-        for k in sizes:
+        test_files, test_names = write_folder(test, Path(tmp)/'test'), [kw.classes[i] for i in test.labels]
+        for k in args.sizes:
             method = args.lesson_method or LESSON_BEST.get(k, 'fine-tuned embedding')
-            for seed in seeds:
-                train = pool.subset(sample_per_class(pool.labels, k, seed=seed))
-                root = tmp/f'train-{k}-{seed}'
-                write_folder(train, root)
-                r = timed(recipe_side, root, test_files, test_names, seed, args.quick, tmp/f'model-{k}-{seed}')
+            for seed in args.seeds:
+                train = pool.subset(sample_per_class(pool.labels, k, seed=seed))  # the lesson's draw
+                write_folder(train, root := Path(tmp)/f'k{k}_seed{seed}')
+                r = timed(recipe_side, root, test_files, test_names, seed, args.quick, Path(tmp)/f'model_k{k}_seed{seed}')
                 l = timed(lesson_side, method, train, test, seed, args.quick)
-                rows.append({'per_class': k, 'seed': seed, **{f'recipe_{m}': r[m] for m in ('accuracy', 'macro_f1')},
-                             **{f'lesson_{m}': l[m] for m in ('accuracy', 'macro_f1')},
-                             'difference': r['accuracy'] - l['accuracy'],
-                             **{f'{side}_{t}': v[t] for side, v in (('recipe', r), ('lesson', l)) for t in ('seconds', 'cpu_seconds')},
-                             'lesson_method': method, 'recipe_run': r['detail']})
-                print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False, header=len(rows) == 1), flush=True)
-    runs, summary = pd.DataFrame(rows), summarise(pd.DataFrame(rows))
-    info |= {'data': f"lesson 31's keywords: synthesized speech (espeak-ng, flite, festival voices, noise added); "
-                     f"pool {len(pool)} clips, test {len(test)} clips of unheard speakers",
-             'load_average_end': [round(x, 2) for x in os.getloadavg()], 'wall_seconds': round(time.perf_counter() - start),
-             'cpu_seconds': round(time.process_time() - cpu_start)}
-    print('\nPer run:\n' + runs.round(3).to_string(index=False))
-    print('\nPer size (accuracy; difference = recipe - lesson, paired by seed):\n' + summary.round(3).to_string(index=False))
-    print(f"\nwall time {info['wall_seconds']} s, CPU time {info['cpu_seconds']} s; load average at the end {info['load_average_end']}")
-    if not args.quick: write_results(runs, summary, info)
+                rows.append({'clips_per_keyword': k, 'seed': seed, 'lesson_method': method, 'recipe_accuracy': r['accuracy'],
+                             'lesson_accuracy': l['accuracy'], 'difference': r['accuracy'] - l['accuracy'],
+                             'recipe_macro_f1': r['macro_f1'], 'lesson_macro_f1': l['macro_f1'],
+                             'recipe_seconds': r['seconds'], 'lesson_seconds': l['seconds'],
+                             'recipe_cpu_seconds': r['cpu_seconds'], 'lesson_cpu_seconds': l['cpu_seconds'],
+                             'recipe_steps': r['steps'], 'recipe_valid_clips': r['valid_clips']})
+                print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1), flush=True)
+    runs = pd.DataFrame(rows)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    notes = (f"Recipe: `train_keyword_classifier(root, out_dir, seed=seed)` with its defaults (WAV keyword folders, the speaker "
+             f"first in each file name). Lesson: lesson 31's best method at each size (`train_keywords`, 150 steps): "
+             f"{', '.join(f'{k} per keyword: {m}' for k, m in runs.groupby('clips_per_keyword').lesson_method.first().items())}. "
+             f"Data: lesson 31's keyword clips, SYNTHESIZED speech (espeak-ng, flite and festival voices, noise and gain added); "
+             f"labelled clips `sample_per_class(pool, k, seed)` from its {len(pool):,} training clips ({pool.manifest.speaker.nunique()} "
+             f"speakers); test: all {len(test):,} test clips ({test.manifest.speaker.nunique()} other speakers), shared. "
+             f"`difference` = recipe - lesson accuracy; `recipe_steps`: the saved model's whole-network steps; "
+             f"`recipe_valid_clips`: the clips of the speakers its split held out. Seconds: each side's training and test "
+             f"predictions, wall clock; CPU seconds: processor time (one thread). Benchmark: {wall / 60:.1f} min wall, "
+             f"{cpu / 60:.1f} min CPU.")
+    report('audio', "Audio-folder recipe vs lesson 31 (its best method per size), synthetic keywords", notes, runs,
+           {'accuracy': summarise(runs, 'clips_per_keyword', 'accuracy'), 'macro-F1': summarise(runs, 'clips_per_keyword', 'macro_f1')},
+           {**info, 'wall_minutes': round(wall / 60, 1), 'cpu_minutes': round(cpu / 60, 1), 'test_clips': len(test)},
+           write=not args.quick)
 
 
 if __name__ == '__main__':

@@ -85,8 +85,31 @@ def course_run(request):
     return run
 
 
+def budget_lines(run):
+    "Each notebook's seconds against its time budget, from the course run's summaries; read once (the folder may go)."
+    if getattr(run, 'budget', None) is None:
+        run.budget = []
+        for mode, folder in (('quick', run.quick), ('full (recipes)', run.full)):
+            if not (folder/'summary.md').exists(): continue
+            text = (folder/'summary.md').read_text().splitlines()
+            rows = [l.split('|') for l in text if l.startswith('| ') and not l.startswith('| notebook')]
+            run.budget += [f'course run, {mode} mode: seconds per notebook',
+                           ', '.join(f"{r[1].strip().rpartition('/')[2]} {r[3].strip()}" for r in rows),
+                           *[l for l in text if l.startswith('Time budget')]]
+    return run.budget
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    "Printed, never asserted: how long each notebook took, and which went over its budget."
+    run = config.stash.get(COURSE_RUN, None)
+    for i, line in enumerate(budget_lines(run) if run is not None else []):
+        if line.startswith('course run,'): terminalreporter.write_sep('-', line)
+        else: terminalreporter.write_line(line)
+
+
 def pytest_sessionfinish(session, exitstatus):
     run = session.config.stash.get(COURSE_RUN, None)
+    if run is not None: budget_lines(run)  # before the folder goes
     if run is not None and not run.keep and exitstatus == 0:  # kept after a failure: its log and notebooks tell why
         import shutil; shutil.rmtree(run.scratch, ignore_errors=True)
     elif run is not None and exitstatus != 0:

@@ -17,10 +17,7 @@ PKG = ROOT/'transfer_cookbook'
 CORE, DOMAINS, COURSE = {'core'}, {'vision', 'text', 'audio'}, {'datasets', 'lessons'}
 
 # Known exceptions, each with the change that removes it. The test fails if one disappears without being removed here.
-KNOWN = {
-    ('vision.segment', 'datasets.brain'): "train_unet builds lesson 40's SliceDataset (augmentation + synthetic "
-                                          "lesions); it goes when train_unet takes any Dataset (library v2, recipes)",
-}
+KNOWN = {}
 
 
 def modules():
@@ -96,3 +93,52 @@ def test_each_module_names_its_notebook_in_the_folder_of_its_package(path):
         f"{path.relative_to(ROOT)} comes from {nb.relative_to(ROOT)}: move the notebook to nbs/{path.parent.relative_to(PKG)}/"
     cells = json.loads(nb.read_text())['cells']
     assert any(re.search(r'#\|\s*default_exp\s+' + re.escape(dotted(path)) + r'\b', ''.join(c['source'])) for c in cells)
+
+
+# Jobs every domain needs, each solved once (issue 14 listed them solved once per domain): the definition's one home,
+# and a mark of the job's code that must not appear in a second module (a copy that does not call the shared one).
+SHARED_DEFINITIONS = {
+    'files_under': 'core.files', 'is_hidden': 'core.files', 'broken_link': 'core.files', 'short_list': 'core.files',
+    'BadFilesError': 'core.files', 'refuse_or_skip': 'core.files', 'check_none_emptied': 'core.files',
+    'split_by_class': 'core.files', 'split_by_group': 'core.files', 'group_of': 'core.files',
+    'check_out_dir': 'core.files', 'writing_dir': 'core.files', 'export_onnx': 'core.files', 'read_model_config': 'core.files',
+    'predict_batches': 'core.learner', 'count_parameters': 'core.learner', 'BATCHNORM_TYPES': 'core.learner',
+    'quiet_transformers': 'core.env',
+}
+SHARED_CODE = {  # the job -> (a regular expression its code matches, the one module allowed to hold it)
+    'walking a folder': (r'os\.walk\(', 'core.files'),
+    'exporting to ONNX': (r'torch\.onnx\.export\(', 'core.files'),
+    'warning about skipped bad files': (r'warn\(f"Skipping \{len\(bad\)\}', 'core.files'),
+    'the bad-files error message': (r'pass skip_bad=True to train without them', 'core.files'),
+    'counting parameters': (r'\.numel\(\) for p in', 'core.learner'),
+    'listing BatchNorm types': (r'nn\.BatchNorm1d', 'core.learner'),
+    'silencing transformers': (r'set_verbosity', 'core.env'),
+}
+
+
+def defined_names(path):
+    "Names a module defines at its top level (functions, classes, assignments)."
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): names.add(node.name)
+        elif isinstance(node, ast.Assign): names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def test_each_shared_job_is_defined_once():
+    homes = {name: sorted(dotted(p) for p in modules() if name in defined_names(p)) for name in SHARED_DEFINITIONS}
+    assert homes == {name: [home] for name, home in SHARED_DEFINITIONS.items()}, homes
+
+
+@pytest.mark.parametrize('job', SHARED_CODE)
+def test_each_shared_job_has_one_copy(job):
+    pattern, home = SHARED_CODE[job]
+    holders = sorted(dotted(p) for p in modules() if re.search(pattern, p.read_text()))
+    assert holders == [home], f"{job}: found in {holders}, expected only in {home} (call it from there instead of copying it)"
+
+
+def test_the_copy_check_finds_a_copy(tmp_path):
+    copy = tmp_path/'copy.py'
+    copy.write_text('def n(model): return sum(p.numel() for p in model.parameters())\nclass BadFilesError(ValueError): pass\n')
+    assert re.search(SHARED_CODE['counting parameters'][0], copy.read_text())
+    assert 'BadFilesError' in defined_names(copy)

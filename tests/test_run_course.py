@@ -45,3 +45,13 @@ def test_a_failed_notebook_leaves_its_error_and_traceback(tmp_path, monkeypatch)
     status = json.loads((tmp_path/'99_fake.status.json').read_text())
     assert status['ok'] is False and 'cell 1' in status['error']
     assert status['traceback'] == 'ZeroDivisionError: division by zero'  # colour codes stripped
+
+
+def test_the_summary_names_notebooks_over_their_time_budget():
+    runs = [('lessons/10_vision_cnn', True, 31.0, None, False), ('core/00_env', True, 3.0, None, False),
+            ('lessons/20_text_sentiment', True, 0.0, None, True)]  # cached: not timed, never over
+    assert run_course.over_budget(runs, quick=True) == [('lessons/10_vision_cnn', 31.0)]
+    assert run_course.over_budget(runs, quick=False) == []
+    text = run_course.summary(runs, quick=True)
+    assert '| lessons/10_vision_cnn | ok | 31 (over budget) |' in text and 'Over it: lessons/10_vision_cnn (31 s).' in text
+    assert 'Every notebook that ran is within it.' in run_course.summary(runs[1:], quick=True)

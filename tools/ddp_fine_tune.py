@@ -2,8 +2,8 @@
 
 The script knows nothing about processes: started by torchrun (or `accelerate launch`) it trains in each of them,
 and `Learner.fit` joins their process group, splits every batch between them and averages their gradients (PyTorch's
-DistributedDataParallel; gloo on CPUs, NCCL on GPUs). Core notebook 04 and tests/test_distributed.py run it both ways
-and compare the weights; benchmarks/bench_ddp.py times it.
+DistributedDataParallel; gloo on CPUs, NCCL on GPUs). Core notebook 04 runs it both ways (in every test run too: its
+quick run keeps the check) and compares the weights; benchmarks/bench_ddp.py times it.
 
     .venv/bin/python tools/ddp_fine_tune.py OUT --batch-size 32                                      # one process
     .venv/bin/torchrun --standalone --nproc_per_node 2 tools/ddp_fine_tune.py OUT --batch-size 16    # two, same steps

@@ -245,14 +245,26 @@ def result_lines(d, depth=0):
         else: yield f"{pad}- {k}: {fmt(v)}"
 
 
+# The course's time budgets for one notebook on a 2-core machine: its quick run (the tests) and its full run (a learner's).
+BUDGET = {True: 30, False: 15 * 60}
+
+
+def over_budget(runs, quick):
+    "(name, seconds) of every notebook that ran (not cached) longer than its mode's budget."
+    return [(name, secs) for name, ok, secs, _, hit in runs if not hit and secs > BUDGET[quick]]
+
+
 def summary(runs, quick, jobs=1):
-    "Markdown: how each notebook ran, then every lesson's saved results."
+    "Markdown: how each notebook ran (and which ran over the time budget), then every lesson's saved results."
     lines = [f"# Transfer Cookbook: course run ({'quick' if quick else 'full'} mode)", '']
     if jobs > 1: lines += [f"{jobs} notebooks ran side by side: their seconds, and the training times they report, "
                            "were measured beside another run.", '']
     lines += ['| notebook | status | seconds |', '|---|---|---|']
-    lines += [f"| {name} | {'ok' if ok else 'FAILED'}{' (cached)' if hit else ''} | {'-' if hit else f'{secs:.0f}'} |"
-              for name, ok, secs, _, hit in runs]
+    lines += [f"| {name} | {'ok' if ok else 'FAILED'}{' (cached)' if hit else ''} | {'-' if hit else f'{secs:.0f}'}"
+              f"{' (over budget)' if not hit and secs > BUDGET[quick] else ''} |" for name, ok, secs, _, hit in runs]
+    over = over_budget(runs, quick)
+    lines += ['', f"Time budget per notebook in {'quick' if quick else 'full'} mode: {BUDGET[quick]} s on 2 cores. "
+              + (f"Over it: {', '.join(f'{n} ({s:.0f} s)' for n, s in over)}." if over else "Every notebook that ran is within it.")]
     files = sorted(RESULTS.glob('*.json'))
     if not files: lines += ['', '(no lesson saved results)']
     for f in files:

@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..core.env import seed_everything
-from ..core.files import (broken_link, check_out_dir, export_onnx, files_under, group_of, is_hidden, read_model_config, short_list, split_by_class, split_by_group, writing_dir)
+from ..core.files import (BadFilesError, broken_link, check_none_emptied, check_out_dir, export_onnx, files_under, group_of, is_hidden, read_model_config, refuse_or_skip, short_list, split_by_class, split_by_group, writing_dir)
 from ..core.learner import Learner, cache_features, fine_tune, load_weights, save_weights, steps_to_epochs
 from .features import SAMPLE_RATE, mel_filterbank, resample, speech_bounds
 from .keywords import KEYWORD_METHODS, LogMelCNN, keyword_model, predict_keywords
@@ -195,18 +195,15 @@ def audio_folder(root,  # a folder with one subfolder of recordings per keyword:
     return pd.DataFrame(rows, columns=['path', 'label'])
 
 # %% ../../nbs/audio/33_audio_folder_recipe.ipynb #b46ea514
-class BadAudioFilesError(BadAudioError):
-    "Some audio files of a folder cannot be used: `.bad` lists `(path, reason)` for every one of them."
+class BadAudioFilesError(BadFilesError, BadAudioError):
+    "Some audio files of a folder cannot be used: `.bad` lists `(path, reason)` for every one of them (core.files' `BadFilesError`)."
+    noun, problem = 'audio files', 'cannot be used'
     def __init__(self,
                  bad: list,  # `(path, reason)` for every file that cannot be used
                  n_files: int,  # how many files were read
                  ):
-        ValueError.__init__(self, bad, n_files)
-        self.bad, self.n_files, self.path = bad, n_files, None
-        self.reason = f"{len(bad)} of {n_files} audio files cannot be used"
-    def __str__(self):
-        lines = '\n'.join(f"  {p}: {reason}" for p, reason in self.bad)
-        return f"{self.reason}:\n{lines}\nFix or delete them, or pass skip_bad=True to load the folder without them."
+        BadFilesError.__init__(self, bad, n_files)
+        self.path, self.reason = None, f"{len(bad)} of {n_files} {self.noun} {self.problem}"  # what a `BadAudioError` has
 
 # %% ../../nbs/audio/33_audio_folder_recipe.ipynb #f4f6e89a
 def _load_folder(root, seconds, sample_rate, skip_bad, extensions, **clip_kwargs) -> tuple:
@@ -219,16 +216,12 @@ def _load_folder(root, seconds, sample_rate, skip_bad, extensions, **clip_kwargs
             clips.append(fit_clip(x, seconds, sample_rate, path=path, **clip_kwargs))
             notes += [f"  {path}: {note}" for note in file_notes]
         except BadAudioError as e: bad.append((path, e.reason)); clips.append(None)
-    if bad and not skip_bad: raise BadAudioFilesError(bad, len(files))
+    refuse_or_skip(bad, len(files), skip_bad, BadAudioFilesError, stacklevel=4)  # warn <- _load_folder <- load_audio_folder <- you
     if notes: warnings.warn(f"Adjusted {len(notes)} of {len(files)} audio files:\n" + '\n'.join(notes), stacklevel=3)
     classes = sorted(files.label.unique())
     if bad:
-        warnings.warn(f"Skipping {len(bad)} of {len(files)} audio files that cannot be used:\n"
-                      + '\n'.join(f"  {p}: {reason}" for p, reason in bad), stacklevel=3)
         keep = np.array([c is not None for c in clips])
-        emptied = sorted(set(classes) - set(files.label[keep]))
-        if emptied: raise ValueError('\n'.join(f"label '{c}' ({Path(root)/c}) has no usable recordings left after skipping "
-                                               "bad files: fix them or remove the folder" for c in emptied))
+        check_none_emptied(classes, list(files.label[keep]), lambda c: Path(root)/c, kind='label', items='usable recordings')
         files, clips = files[keep], [c for c in clips if c is not None]
     labels = files.label.map({c: i for i, c in enumerate(classes)}).to_numpy(np.int64)
     return np.stack(clips).astype(np.float32), labels, classes, list(files.path), bad

@@ -22,10 +22,9 @@ from ..core.learner import Learner, cache_features, fine_tune, predict_batches, 
 from .features import SAMPLE_RATE, log_mel, fit_to_length
 
 # %% auto #0
-__all__ = ['KEYWORD_METHODS', 'POCKETSPHINX_DATA', 'REAL_KEYWORDS', 'SpeechEmbeddingUnavailableError', 'speech_embedding_files',
-           'onnx_weights', 'SpeechMel', 'Floor', 'speech_embedding_cnn', 'n_windows', 'SpeechEmbedding', 'LogMelCNN',
-           'keyword_model', 'train_keywords', 'predict_keywords', 'keyword_curve', 'read_pocketsphinx',
-           'real_keyword_clips', 'keyword_scores']
+__all__ = ['KEYWORD_METHODS', 'SpeechEmbeddingUnavailableError', 'speech_embedding_files', 'onnx_weights', 'SpeechMel', 'Floor',
+           'speech_embedding_cnn', 'n_windows', 'SpeechEmbedding', 'LogMelCNN', 'keyword_model', 'train_keywords',
+           'predict_keywords', 'keyword_curve', 'keyword_scores']
 
 # %% ../../nbs/audio/31_keyword_spotting.ipynb #c4b84b39
 class SpeechEmbeddingUnavailableError(RuntimeError):
@@ -218,31 +217,6 @@ def keyword_curve(train_audio: np.ndarray, train_labels: np.ndarray,  # the pool
     res = pd.DataFrame(rows).groupby(['method', 'per_class'], sort=False).agg(
         accuracy=('accuracy', 'mean'), spread=('accuracy', 'std'), seconds=('seconds', 'mean'), draws=('draw', 'count')).reset_index()
     return res, models
-
-# %% ../../nbs/audio/31_keyword_spotting.ipynb #d35171de
-POCKETSPHINX_DATA = Path('/usr/share/pocketsphinx/test/data')
-
-# (file, keyword, start s, end s): hand-marked from the loudness contour; the transcripts come with the recordings
-REAL_KEYWORDS = (('cards/002.wav', 'four', 0.10, 0.62), ('cards/004.wav', 'five', 0.18, 0.70),
-                 ('cards/004.wav', 'five', 0.76, 1.20), ('goforward.raw', 'go', 0.44, 0.68),
-                 ('tidigits/dhd.2934z.raw', 'two', 0.26, 0.48), ('tidigits/dhd.2934z.raw', 'three', 0.72, 0.94),
-                 ('cards/005.wav', 'eight', 0.18, 0.40))
-
-def read_pocketsphinx(name: str) -> np.ndarray:
-    "A recording from Debian's pocketsphinx-testdata as float32 at 16 kHz (.raw files are headerless 16-bit, 16 kHz)."
-    from scipy.io import wavfile
-    path = POCKETSPHINX_DATA/name
-    if not path.exists(): raise FileNotFoundError(f"{path} is missing: install Debian's pocketsphinx-testdata (apt-get install pocketsphinx-testdata).")
-    if path.suffix == '.raw': return np.fromfile(path, dtype='<i2').astype(np.float32) / 32768
-    sr, x = wavfile.read(path)
-    if sr != SAMPLE_RATE: raise ValueError(f"{path}: expected 16 kHz, found {sr} Hz")
-    return x.astype(np.float32) / 32768
-
-def real_keyword_clips(segments=REAL_KEYWORDS) -> tuple[np.ndarray, pd.DataFrame]:
-    "The hand-marked keywords of the real recordings, each centred in a 1 s clip: (clips, table of file/keyword/times)."
-    clips = [fit_to_length(read_pocketsphinx(f)[int(s * SAMPLE_RATE):int(e * SAMPLE_RATE)]) for f, _, s, e in segments]
-    clips = [0.5 * c / max(float(np.abs(c).max()), 1e-6) for c in clips]
-    return np.stack(clips).astype(np.float32), pd.DataFrame(segments, columns=['file', 'keyword', 'start', 'end'])
 
 # %% ../../nbs/audio/31_keyword_spotting.ipynb #0c1db79d
 def keyword_scores(model: nn.Module,  # a keyword model (`keyword_model`)

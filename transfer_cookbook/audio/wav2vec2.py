@@ -99,6 +99,103 @@ def _loss_terms(out, batch) -> dict:
     return dict(loss=out.loss / n, contrastive=out.contrastive_loss / n, diversity=out.diversity_loss / n,
                 perplexity=out.codevector_perplexity.float())
 
+# %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #725c36de
+def _progress(step: int, steps: int | None, seconds: float, minutes: float | None) -> float:
+    "How far through its budget a run is, from 0 to 1: the larger of its share of `steps` and of `minutes`."
+    return min(1.0, max(step / steps if steps else 0.0, seconds / (minutes * 60 if minutes is not None else math.inf)))
+
+def _set_schedules(model, opt, p: float,  # the run's progress, from 0 to 1
+                   lr: float, warmup: float, gumbel_temperature: tuple):
+    "The learning rate of each parameter group and the quantizer's temperature at progress `p`."
+    t_hi, t_lo = gumbel_temperature
+    for g in opt.param_groups: g['lr'] = lr * g['mult'] * _lr_factor(p, warmup)
+    model.set_gumbel_temperature(t_hi * (t_lo / t_hi) ** p)
+
+# %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #9907e1a2
+def _pretraining_model(model: Wav2Vec2ForPreTraining | None, config: Wav2Vec2Config | None, center_codevectors: bool,
+                       device) -> Wav2Vec2ForPreTraining:
+    "`model`, or a new one from `config` (default `small_wav2vec2_config()`), on `device`."
+    if model is None:
+        model = Wav2Vec2ForPreTraining(config or small_wav2vec2_config())
+        if center_codevectors:
+            with torch.no_grad(): model.quantizer.codevectors.sub_(0.5)
+    return model.to(device)
+
+def _pretraining_optimizer(model: Wav2Vec2ForPreTraining, weight_decay: float, quantizer_lr_mult: float) -> torch.optim.AdamW:
+    "AdamW as HF's example sets it up, with the quantizer and `project_q` in a second group (rate x `quantizer_lr_mult`)."
+    q_params = [p for n, p in model.named_parameters() if n.startswith(('quantizer.', 'project_q.'))]
+    rest = [p for n, p in model.named_parameters() if not n.startswith(('quantizer.', 'project_q.'))]
+    return torch.optim.AdamW([dict(params=rest, mult=1.0), dict(params=q_params, mult=quantizer_lr_mult)], lr=0.0,
+                             betas=(0.9, 0.98), eps=1e-6, weight_decay=weight_decay)
+
+# %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #53205d0f
+def _validation_batch(corpus, config: Wav2Vec2Config, batch_size: int, crop_seconds: float, seed: int, device) -> dict:
+    "The run's fixed validation batch, on `device`."
+    np.random.seed(seed + 1)  # the fixed validation batch: its own crops, masks and negatives
+    return {k: v.to(device) for k, v in wav2vec2_batch(corpus, config, batch_size, crop_seconds, np.random.default_rng(seed + 1)).items()}
+
+def _crop_batch_stream(corpus, config: Wav2Vec2Config, batch_size: int, crop_seconds: float, seed: int, device,
+                       num_workers: int | None,  # default 0 on the CPU (reproducible), 6 on a GPU
+                       ):
+    "An endless iterator of training batches (`_CropBatches`), made by `num_workers` processes."
+    num_workers = (6 if device.type == 'cuda' else 0) if num_workers is None else num_workers
+    loader = torch.utils.data.DataLoader(_CropBatches(corpus, config, batch_size, crop_seconds, seed), batch_size=None,
+                                         num_workers=num_workers, pin_memory=device.type == 'cuda',
+                                         prefetch_factor=4 if num_workers else None)
+    return iter(loader)
+
+# %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #18ed1dde
+def _pretraining_step(model: Wav2Vec2ForPreTraining, batch: dict, opt, autocast, max_grad_norm: float, device) -> dict | None:
+    "One optimiser step on `batch`: its loss terms and gradient norm, or None when the update was skipped."
+    batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    with autocast: terms = _loss_terms(model(**batch), batch)
+    opt.zero_grad(set_to_none=True)
+    terms['loss'].backward()
+    terms['grad_norm'] = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    if not torch.isfinite(terms['grad_norm']): return None  # a non-finite loss or gradient: skip this update
+    opt.step()
+    return terms
+
+# %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #bbfd84ab
+class _PretrainingLog:
+    "Clock, step counts and log of a pretraining run; the clock starts when it is made."
+    def __init__(self, model: Wav2Vec2ForPreTraining, opt, val: dict, autocast, verbose: bool = False):
+        self.model, self.opt, self.val, self.autocast, self.verbose = model, opt, val, autocast, verbose
+        self.steps, self.skipped, self.rows, self.sums, self.start = 0, 0, [], {}, time.perf_counter()
+
+    def seconds(self) -> float: return time.perf_counter() - self.start
+
+    def add(self, terms: dict | None) -> bool:
+        "Count a step and add its loss terms to the sums; False for a skipped step (`terms` None)."
+        self.steps += 1
+        if terms is None: self.skipped += 1; return False
+        for k, v in terms.items(): self.sums[k] = self.sums.get(k, 0) + v.detach().float()
+        self.sums['n'] = self.sums.get('n', 0) + 1
+        return True
+
+    def record(self):
+        "Add a row: the means of the terms since the last record, and the validation batch's loss."
+        self.model.eval()
+        with torch.no_grad(), self.autocast: v = _loss_terms(self.model(**self.val), self.val)
+        self.model.train()
+        row = dict(step=self.steps, seconds=round(self.seconds(), 1), lr=self.opt.param_groups[0]['lr'], temperature=self.model.quantizer.temperature,
+                   **{k: (s / max(self.sums.get('n', 1), 1)).item() for k, s in self.sums.items() if k != 'n'},
+                   val_loss=v['loss'].item(), val_contrastive=v['contrastive'].item())
+        self.rows.append(row); self.sums.clear()
+        if self.verbose: print(' '.join(f'{k} {v:.4g}' if isinstance(v, float) else f'{k} {v}' for k, v in row.items()), flush=True)
+
+# %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #37537527
+def _pretraining_info(model: Wav2Vec2ForPreTraining, corpus, log: _PretrainingLog, device, batch_size: int, crop_seconds: float,
+                      lr: float, seed: int) -> dict:
+    "The facts of a finished run: where and how long it ran, on what data, and where its losses ended."
+    seconds, step, rows = log.seconds(), log.steps, log.rows
+    return dict(device=torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu', steps=step,
+                minutes=round(seconds / 60, 2), batch_size=batch_size, crop_seconds=crop_seconds, lr=lr,
+                corpus_hours=round(corpus.hours, 2), corpus_utterances=len(corpus), corpus_voices=int(len(set(corpus.voices))),
+                audio_hours_seen=round(step * batch_size * crop_seconds / 3600, 2), parameters=count_parameters(model)[1],
+                final_loss=rows[-1]['loss'] if 'loss' in rows[-1] else None, final_val_loss=rows[-1]['val_loss'],
+                final_perplexity=rows[-1].get('perplexity'), skipped_steps=log.skipped, torch=torch.__version__, seed=seed)
+
 # %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #828997d8
 def pretrain_wav2vec2(corpus,  # unlabelled speech: a `SpeechCorpus` (`load_corpus`), or anything with its `.audio` (int16) and `.offsets`
                       config: Wav2Vec2Config | None = None,  # default `small_wav2vec2_config()`
@@ -121,68 +218,23 @@ def pretrain_wav2vec2(corpus,  # unlabelled speech: a `SpeechCorpus` (`load_corp
     if steps is None and minutes is None: raise ValueError("Give a budget: steps=..., minutes=..., or both.")
     seed_everything(seed)
     device = torch.device(device) if device is not None else get_device()
-    if model is None:
-        model = Wav2Vec2ForPreTraining(config or small_wav2vec2_config())
-        if center_codevectors:
-            with torch.no_grad(): model.quantizer.codevectors.sub_(0.5)
-    model = model.to(device)
-    config = model.config
-    q_params = [p for n, p in model.named_parameters() if n.startswith(('quantizer.', 'project_q.'))]
-    rest = [p for n, p in model.named_parameters() if not n.startswith(('quantizer.', 'project_q.'))]
-    opt = torch.optim.AdamW([dict(params=rest, mult=1.0), dict(params=q_params, mult=quantizer_lr_mult)], lr=0.0,
-                            betas=(0.9, 0.98), eps=1e-6, weight_decay=weight_decay)
+    model = _pretraining_model(model, config, center_codevectors, device)
+    opt = _pretraining_optimizer(model, weight_decay, quantizer_lr_mult)
     autocast = torch.autocast('cuda', dtype=torch.bfloat16) if device.type == 'cuda' else torch.autocast('cpu', enabled=False)
-    np.random.seed(seed + 1)  # the fixed validation batch: its own crops, masks and negatives
-    val = {k: v.to(device) for k, v in wav2vec2_batch(corpus, config, batch_size, crop_seconds, np.random.default_rng(seed + 1)).items()}
-    t_hi, t_lo = gumbel_temperature
-    budget_s = minutes * 60 if minutes is not None else math.inf
-    log, sums, step, skipped, start = [], {}, 0, 0, time.perf_counter()
-    num_workers = (6 if device.type == 'cuda' else 0) if num_workers is None else num_workers
-    loader = torch.utils.data.DataLoader(_CropBatches(corpus, config, batch_size, crop_seconds, seed), batch_size=None,
-                                         num_workers=num_workers, pin_memory=device.type == 'cuda',
-                                         prefetch_factor=4 if num_workers else None)
-    batches = iter(loader)
-
-    def progress() -> float:
-        return min(1.0, max(step / steps if steps else 0.0, (time.perf_counter() - start) / budget_s))
-
-    def record():
-        model.eval()
-        with torch.no_grad(), autocast: v = _loss_terms(model(**val), val)
-        model.train()
-        row = dict(step=step, seconds=round(time.perf_counter() - start, 1), lr=opt.param_groups[0]['lr'], temperature=model.quantizer.temperature,
-                   **{k: (s / max(sums.get('n', 1), 1)).item() for k, s in sums.items() if k != 'n'},
-                   val_loss=v['loss'].item(), val_contrastive=v['contrastive'].item())
-        log.append(row); sums.clear()
-        if verbose: print(' '.join(f'{k} {v:.4g}' if isinstance(v, float) else f'{k} {v}' for k, v in row.items()), flush=True)
-
-    model.train(); model.set_gumbel_temperature(t_hi)
-    record()
-    while (p := progress()) < 1:
-        for g in opt.param_groups: g['lr'] = lr * g['mult'] * _lr_factor(p, warmup)
-        model.set_gumbel_temperature(t_hi * (t_lo / t_hi) ** p)
-        batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
-        with autocast: terms = _loss_terms(model(**batch), batch)
-        opt.zero_grad(set_to_none=True)
-        terms['loss'].backward()
-        terms['grad_norm'] = torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-        if not torch.isfinite(terms['grad_norm']):  # a non-finite loss or gradient: skip this update rather than poison the weights
-            skipped += 1; step += 1; continue
-        opt.step(); step += 1
-        for k, v in terms.items(): sums[k] = sums.get(k, 0) + v.detach().float()
-        sums['n'] = sums.get('n', 0) + 1
-        if step % log_every == 0: record()
+    val = _validation_batch(corpus, model.config, batch_size, crop_seconds, seed, device)
+    log = _PretrainingLog(model, opt, val, autocast, verbose)
+    batches = _crop_batch_stream(corpus, model.config, batch_size, crop_seconds, seed, device, num_workers)
+    model.train(); model.set_gumbel_temperature(gumbel_temperature[0])
+    log.record()
+    while (p := _progress(log.steps, steps, log.seconds(), minutes)) < 1:
+        _set_schedules(model, opt, p, lr, warmup, gumbel_temperature)
+        terms = _pretraining_step(model, next(batches), opt, autocast, max_grad_norm, device)
+        if log.add(terms) and log.steps % log_every == 0: log.record()  # a skipped step records nothing
     del batches
-    if sums.get('n'): record()
-    seconds = time.perf_counter() - start
-    info = dict(device=torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu', steps=step,
-                minutes=round(seconds / 60, 2), batch_size=batch_size, crop_seconds=crop_seconds, lr=lr,
-                corpus_hours=round(corpus.hours, 2), corpus_utterances=len(corpus), corpus_voices=int(len(set(corpus.voices))),
-                audio_hours_seen=round(step * batch_size * crop_seconds / 3600, 2), parameters=count_parameters(model)[1],
-                final_loss=log[-1]['loss'] if 'loss' in log[-1] else None, final_val_loss=log[-1]['val_loss'],
-                final_perplexity=log[-1].get('perplexity'), skipped_steps=skipped, torch=torch.__version__, seed=seed)
+    if log.sums.get('n'): log.record()
+    info = _pretraining_info(model, corpus, log, device, batch_size, crop_seconds, lr, seed)
     model.eval()
-    return model, pd.DataFrame(log), info
+    return model, pd.DataFrame(log.rows), info
 
 # %% ../../nbs/audio/32_wav2vec2_pretrain.ipynb #f1942901
 def save_wav2vec2(model: Wav2Vec2ForPreTraining,  # a (pre)trained model

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['is_hidden', 'files_under', 'broken_link', 'short_list', 'sample_per_class', 'split_by_class', 'split_by_group',
-           'group_of', 'check_out_dir', 'writing_dir', 'read_model_config', 'export_onnx']
+__all__ = ['is_hidden', 'files_under', 'broken_link', 'short_list', 'BadFilesError', 'refuse_or_skip', 'check_none_emptied',
+           'sample_per_class', 'split_by_class', 'split_by_group', 'group_of', 'check_out_dir', 'writing_dir',
+           'read_model_config', 'export_onnx']
 
 # %% ../../nbs/core/06_files.ipynb #52ec2485
 def is_hidden(name: str) -> bool:
@@ -42,6 +43,46 @@ def short_list(paths, root: Path, limit: int = 5) -> str:
     "The first `limit` of `paths`, relative to `root`, and how many more: for messages about many files."
     names = [str(Path(p).relative_to(root)) for p in paths]
     return ', '.join(names[:limit]) + (f' and {len(names) - limit} more' if len(names) > limit else '')
+
+# %% ../../nbs/core/06_files.ipynb #cfb9a2dd
+class BadFilesError(ValueError):
+    "Some files of a dataset cannot be used: `.bad` lists `(path, reason)` for every one of them, `.n_files` how many were checked."
+    noun, problem = 'files', 'cannot be used'  # "4 of 9 <noun> <problem>": each domain's subclass says it of its files
+    def __init__(self,
+                 bad: list,  # `(path, reason)` for every file that cannot be used
+                 n_files: int,  # how many files were checked
+                 ):
+        ValueError.__init__(self, bad, n_files)  # both in `args` (the error survives pickling); not super(): a domain's error may mix in its own
+        self.bad, self.n_files = bad, n_files
+    def __str__(self):
+        lines = '\n'.join(f"  {p}: {reason}" for p, reason in self.bad)
+        return (f"{len(self.bad)} of {self.n_files} {self.noun} {self.problem}:\n{lines}\n"
+                "Fix or delete them, or pass skip_bad=True to train without them.")
+
+def refuse_or_skip(bad: list,  # `(path, reason)` for every file that cannot be used; nothing happens when it is empty
+                   n_files: int,  # how many files were checked
+                   skip_bad: bool,  # False: raise `error`; True: warn, naming every file left out
+                   error: type = BadFilesError,  # the domain's subclass of `BadFilesError`
+                   stacklevel: int = 3,  # the warning points at the caller's caller (the user's call)
+                   ):
+    "Stop with `error(bad, n_files)` unless `skip_bad`; with it, one warning that names every file left out."
+    if not bad: return
+    err = error(bad, n_files)
+    if not skip_bad: raise err
+    warnings.warn(f"Skipping {len(bad)} of {n_files} {err.noun} that {err.problem}:\n"
+                  + '\n'.join(f"  {p}: {reason}" for p, reason in bad), stacklevel=stacklevel)
+
+def check_none_emptied(classes,  # every class the folder has
+                       kept,  # the class of every item left after skipping
+                       folder_of,  # class -> its folder, for the message
+                       kind: str = 'class',  # what a class is called: 'class', 'label'
+                       items: str = 'usable files',  # what it has none of left: 'readable images', 'usable recordings'
+                       ):
+    "Raise `ValueError` naming every class that skipping bad files left without a single item."
+    emptied = [c for c in classes if c not in set(kept)]
+    if emptied:
+        raise ValueError('\n'.join(f"{kind} '{c}' ({folder_of(c)}) has no {items} left after skipping bad files: fix them "
+                                    "or remove the folder" for c in emptied))
 
 # %% ../../nbs/core/06_files.ipynb #be954a34
 def sample_per_class(labels,  # the class of every example: a list, NumPy array or tensor of labels

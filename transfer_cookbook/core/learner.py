@@ -232,6 +232,120 @@ def _shard(dl: DataLoader, rank: int, world: int) -> DataLoader:
     return DataLoader(dl.dataset, batch_size=dl.batch_size, sampler=ShardedBatches(dl.sampler, dl.batch_size, rank, world),
                       num_workers=dl.num_workers, collate_fn=dl.collate_fn)
 
+# %% ../../nbs/core/04_learner.ipynb #851e8182
+def _check_split(model: nn.Module, split: list[list[nn.Parameter]]):
+    "Refuse a hand-made split that leaves out a trainable parameter or puts one in two groups."
+    ids = [id(p) for g in split for p in g]
+    missing = sum(p.requires_grad and id(p) not in set(ids) for p in model.parameters())
+    if missing or len(ids) != len(set(ids)):
+        raise ValueError(f"The splitter must put every trainable parameter in exactly one group: "
+                         f"{missing} missing, {len(ids) - len(set(ids))} repeated.")
+
+def _trainable_groups(self: Learner,
+                      lr: float | tuple,  # peak learning rate, or (low, high) across depth groups
+                      ) -> tuple[list[list[nn.Parameter]], list[float]]:
+    "The trainable parameters by depth group, shallowest first, and each group's learning rate."
+    split = self.splitter(self.model) if self.splitter else param_groups(self.model, self.n_groups)
+    if self.splitter: _check_split(self.model, split)
+    groups = [[p for p in g if p.requires_grad] for g in split]
+    lrs = [lr_ for g, lr_ in zip(groups, spread_lr(lr, len(groups))) if g]
+    groups = [g for g in groups if g]
+    if not groups: raise ValueError("No trainable parameters: call learn.unfreeze() or check requires_grad.")
+    return groups, lrs
+
+# %% ../../nbs/core/04_learner.ipynb #8f44977c
+def _for_processes(self: Learner) -> tuple[int, int, nn.Module, DataLoader]:
+    "(rank, world size, the model to train, its training loader): DDP and sharded batches when several processes train."
+    rank, world = distributed()  # several processes: gradients averaged by DDP, each batch split between them
+    if world == 1: return rank, world, self.model, self.train_dl
+    model = DistributedDataParallel(self.model, device_ids=[torch.cuda.current_device()] if self.device.type == 'cuda' else None)
+    return rank, world, model, _shard(self.train_dl, rank, world)
+
+# %% ../../nbs/core/04_learner.ipynb #9715ca5c
+def _lr_schedule(opt: torch.optim.Optimizer,
+                 lrs: list[float],  # each group's peak learning rate
+                 total: int,  # optimiser steps in the whole fit
+                 schedule: str,  # 'one_cycle' or 'constant'
+                 pct_warmup: float,  # share of the steps spent warming up (one_cycle)
+                 ) -> torch.optim.lr_scheduler.LRScheduler:
+    "PyTorch's `OneCycleLR` over `total` steps, or a constant rate (also for a fit too short to warm up and anneal)."
+    if schedule == 'one_cycle' and total >= 3:  # OneCycleLR needs a step or more in each phase
+        pct = min(max(pct_warmup, 1.5 / total), 0.5)
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=total, pct_start=pct)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+
+# %% ../../nbs/core/04_learner.ipynb #dbb6f699
+def _train_step(self: Learner, model: nn.Module, batch, opt, sched, scaler) -> tuple[torch.Tensor, int]:
+    "One optimiser step on `batch`: (its mean loss, detached; its number of examples)."
+    x, y = split_batch(batch)
+    x, y = to_device(x, self.device, self.channels_last), y.to(self.device)
+    with self._autocast(): loss = self.loss_fn(run_model(model, x), y)
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); sched.step()
+    return loss.detach(), len(y)
+
+def _fit_epoch(self: Learner,
+               model: nn.Module,  # `self.model`, or its DDP wrapper
+               train_dl: DataLoader, opt, sched, scaler, bar,
+               world: int,  # number of processes: the training loss is averaged over all of them
+               epoch: int,  # counted from 0
+               ) -> dict:
+    "Train one pass over `train_dl`, then validate: the epoch's history row."
+    t0 = time.perf_counter(); self.model.train(); _bn_eval_where_frozen(self.model, self.bn_stats == 'frozen')
+    loss_sum, n = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
+    for batch in train_dl:
+        loss, size = _train_step(self, model, batch, opt, sched, scaler)
+        loss_sum += loss * size; n += size; bar.update()
+    if world > 1: dist.all_reduce(loss_sum); dist.all_reduce(n)  # the loss over every process's examples
+    row = {'epoch': epoch + 1, 'train_loss': (loss_sum / n).item()}
+    if self.valid_dl is not None: row.update(self.validate())
+    row.update(lr=opt.param_groups[-1]['lr'], seconds=round(time.perf_counter() - t0, 2))
+    bar.set_postfix({k: round(v, 4) for k, v in row.items() if k not in ('epoch', 'lr', 'seconds')})
+    return row
+
+# %% ../../nbs/core/04_learner.ipynb #6f86d7da
+def _save_checkpoint(self: Learner, ckpt: Path, opt, sched,
+                     rows: list[dict],  # the history so far, this epoch last
+                     epochs: int, total: int,  # the fit's epochs and optimiser steps
+                     improved: bool,  # this epoch is the best so far: also save best.safetensors
+                     ):
+    "Save last.safetensors and last.state.pt in `ckpt`, and best.safetensors when the epoch `improved`."
+    save_weights(self.model, ckpt/'last.safetensors')
+    _atomic(ckpt/'last.state.pt', lambda p: torch.save(
+        {'epoch': rows[-1]['epoch'], 'epochs': epochs, 'total_steps': total, 'optimizer': opt.state_dict(),
+         'scheduler': sched.state_dict(), 'history': json.dumps(rows), 'rng': torch.get_rng_state()}, p))
+    if improved: save_weights(self.model, ckpt/'best.safetensors')
+
+def _resume(self: Learner, ckpt: Path, opt, sched, total: int) -> tuple[int, list[dict]]:
+    "Load `ckpt`'s last checkpoint into the model, optimiser, schedule and random numbers: (epochs done, history rows)."
+    state = torch.load(ckpt/'last.state.pt', map_location='cpu', weights_only=True)
+    if state['total_steps'] != total or len(state['optimizer']['param_groups']) != len(opt.param_groups):
+        raise ValueError(f"The checkpoint in {ckpt} was saved by a fit of {state['epochs']} epochs over "
+                         f"{state['total_steps']} steps; call fit with the same epochs and data to resume it. Nothing was changed.")
+    load_weights(self.model, ckpt/'last.safetensors')
+    opt.load_state_dict(state['optimizer']); sched.load_state_dict(state['scheduler'])
+    start, rows = state['epoch'], json.loads(state['history'])
+    torch.set_rng_state(state['rng'])  # the same shuffles and dropout masks as an uninterrupted run
+    return start, rows
+
+# %% ../../nbs/core/04_learner.ipynb #5ac98b03
+class _EarlyStopping:
+    "The best value of `monitor` so far ('*loss*' minimised, anything else maximised) and the epochs since it improved."
+    def __init__(self, monitor: str, patience: int | None, rows: list[dict]):
+        self.monitor, self.patience, self.bad_epochs = monitor, patience, 0
+        self.best = min if 'loss' in monitor else max
+        self.best_val = self.best((r[monitor] for r in rows if monitor in r), default=None)
+
+    def update(self, row: dict) -> bool:
+        "Note an epoch's history `row`; True if it improved on the best so far."
+        improved = self.best_val is None or self.best(row.get(self.monitor, self.best_val), self.best_val) != self.best_val
+        if improved: self.best_val, self.bad_epochs = row.get(self.monitor), 0
+        else: self.bad_epochs += 1
+        return improved
+
+    @property
+    def stop(self) -> bool: return self.patience is not None and self.bad_epochs >= self.patience
+
 # %% ../../nbs/core/04_learner.ipynb #bf8b5289
 def fit(self: Learner,
         epochs: int,  # passes over the training data
@@ -248,70 +362,24 @@ def fit(self: Learner,
     if not (isinstance(epochs, int) and epochs > 0): raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if schedule not in ('one_cycle', 'constant'): raise ValueError(f"schedule must be 'one_cycle' or 'constant', got {schedule!r}")
     if patience is not None and self.valid_dl is None: raise ValueError("Early stopping (patience) needs a valid_dl to monitor.")
-    split = self.splitter(self.model) if self.splitter else param_groups(self.model, self.n_groups)
-    if self.splitter:  # a hand-made split must cover each trainable parameter exactly once
-        ids = [id(p) for g in split for p in g]
-        missing = sum(p.requires_grad and id(p) not in set(ids) for p in self.model.parameters())
-        if missing or len(ids) != len(set(ids)):
-            raise ValueError(f"The splitter must put every trainable parameter in exactly one group: "
-                             f"{missing} missing, {len(ids) - len(set(ids))} repeated.")
-    groups = [[p for p in g if p.requires_grad] for g in split]
-    lrs = [lr_ for g, lr_ in zip(groups, spread_lr(lr, len(groups))) if g]
-    groups = [g for g in groups if g]
-    if not groups: raise ValueError("No trainable parameters: call learn.unfreeze() or check requires_grad.")
+    groups, lrs = _trainable_groups(self, lr)
     opt = torch.optim.AdamW([{'params': g, 'lr': l} for g, l in zip(groups, lrs)], weight_decay=wd)
-    rank, world = distributed()  # several processes: gradients averaged by DDP, each batch split between them
-    model = DistributedDataParallel(self.model, device_ids=[torch.cuda.current_device()] if self.device.type == 'cuda' else None) if world > 1 else self.model
-    train_dl = _shard(self.train_dl, rank, world) if world > 1 else self.train_dl
+    rank, world, model, train_dl = _for_processes(self)
     total = epochs * len(train_dl)
-    if schedule == 'one_cycle' and total >= 3:  # OneCycleLR needs a step or more in each phase
-        pct = min(max(pct_warmup, 1.5 / total), 0.5)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=total, pct_start=pct)
-    else: sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    sched = _lr_schedule(opt, lrs, total, schedule, pct_warmup)
     scaler = torch.amp.GradScaler('cuda', enabled=self.mixed_precision and self.device.type == 'cuda'
                                   and not torch.cuda.is_bf16_supported())
     ckpt = Path(checkpoint_dir) if checkpoint_dir else None
-    start, rows = 0, []
-    if resume and ckpt and (ckpt/'last.state.pt').exists():
-        state = torch.load(ckpt/'last.state.pt', map_location='cpu', weights_only=True)
-        if state['total_steps'] != total or len(state['optimizer']['param_groups']) != len(groups):
-            raise ValueError(f"The checkpoint in {ckpt} was saved by a fit of {state['epochs']} epochs over "
-                             f"{state['total_steps']} steps; call fit with the same epochs and data to resume it. Nothing was changed.")
-        load_weights(self.model, ckpt/'last.safetensors')
-        opt.load_state_dict(state['optimizer']); sched.load_state_dict(state['scheduler'])
-        start, rows = state['epoch'], json.loads(state['history'])
-        torch.set_rng_state(state['rng'])  # the same shuffles and dropout masks as an uninterrupted run
-    best = min if 'loss' in monitor else max
-    best_val = best((r[monitor] for r in rows if monitor in r), default=None)
-    bad_epochs = 0
+    start, rows = _resume(self, ckpt, opt, sched, total) if resume and ckpt and (ckpt/'last.state.pt').exists() else (0, [])
+    stopping = _EarlyStopping(monitor, patience, rows)
     bar = tqdm(total=total, initial=start * len(train_dl), disable=not self.progress or rank > 0, desc='fit', leave=False)
     try:
         for epoch in range(start, epochs):
-            t0 = time.perf_counter(); self.model.train(); _bn_eval_where_frozen(self.model, self.bn_stats == 'frozen')
-            loss_sum, n = torch.zeros((), device=self.device), torch.zeros((), device=self.device)
-            for batch in train_dl:
-                x, y = split_batch(batch)
-                x, y = to_device(x, self.device, self.channels_last), y.to(self.device)
-                with self._autocast(): loss = self.loss_fn(run_model(model, x), y)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); sched.step()
-                loss_sum += loss.detach() * len(y); n += len(y); bar.update()
-            if world > 1: dist.all_reduce(loss_sum); dist.all_reduce(n)  # the loss over every process's examples
-            row = {'epoch': epoch + 1, 'train_loss': (loss_sum / n).item()}
-            if self.valid_dl is not None: row.update(self.validate())
-            row.update(lr=opt.param_groups[-1]['lr'], seconds=round(time.perf_counter() - t0, 2))
-            rows.append(row); bar.set_postfix({k: round(v, 4) for k, v in row.items() if k not in ('epoch', 'lr', 'seconds')})
-            improved = best_val is None or best(row.get(monitor, best_val), best_val) != best_val
-            if improved: best_val, bad_epochs = row.get(monitor), 0
-            else: bad_epochs += 1
-            if ckpt and rank == 0:  # one writer; the others wait below
-                save_weights(self.model, ckpt/'last.safetensors')
-                _atomic(ckpt/'last.state.pt', lambda p: torch.save(
-                    {'epoch': epoch + 1, 'epochs': epochs, 'total_steps': total, 'optimizer': opt.state_dict(),
-                     'scheduler': sched.state_dict(), 'history': json.dumps(rows), 'rng': torch.get_rng_state()}, p))
-                if improved: save_weights(self.model, ckpt/'best.safetensors')
-            if ckpt and world > 1: dist.barrier()
-            if patience is not None and bad_epochs >= patience: break
+            rows.append(_fit_epoch(self, model, train_dl, opt, sched, scaler, bar, world, epoch))
+            improved = stopping.update(rows[-1])
+            if ckpt and rank == 0: _save_checkpoint(self, ckpt, opt, sched, rows, epochs, total, improved)  # one writer
+            if ckpt and world > 1: dist.barrier()  # the others wait for it
+            if stopping.stop: break
     finally: bar.close()
     if ckpt and patience is not None and (ckpt/'best.safetensors').exists(): load_weights(self.model, ckpt/'best.safetensors')
     self.history = pd.DataFrame(rows)

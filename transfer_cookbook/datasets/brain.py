@@ -12,8 +12,8 @@ from scipy import ndimage
 from torch.utils.data import Dataset
 
 # %% auto #0
-__all__ = ['TISSUE_CLASSES', 'BrainTemplate', 'load_mni152', 'tissue_labels', 'axial_slices', 'slab_split', 'augment_slice',
-           'add_lesions', 'SliceDataset', 'brain_slices']
+__all__ = ['TISSUE_CLASSES', 'BrainTemplate', 'load_mni152', 'tissue_labels', 'axial_slices', 'slab_split', 'spread_pick',
+           'augment_slice', 'add_lesions', 'SliceDataset', 'brain_slices']
 
 # %% ../../nbs/datasets/40_brain_mri.ipynb #2d7e28d0
 @dataclass
@@ -108,6 +108,16 @@ def slab_split(z: np.ndarray,  # the position of each slice along the stack (e.g
     out = {role: np.flatnonzero((rank == r) & ~dropped) for role, r in _ROLE_RANK.items()}
     out['gap'] = np.flatnonzero(dropped)
     return out
+
+# %% ../../nbs/datasets/40_brain_mri.ipynb #69546b59
+def spread_pick(indices: np.ndarray,  # candidate slice indices, in order along the stack (e.g. `slab_split(z)['train']`)
+                n: int,  # how many to pick
+                ) -> np.ndarray:
+    "`n` of `indices`, one from the middle of each of `n` equal parts (all of them if n >= len(indices))."
+    indices = np.asarray(indices)
+    if n < 1: raise ValueError(f"n must be at least 1, got {n}.")
+    if n >= len(indices): return indices
+    return indices[((np.arange(n) + 0.5) * len(indices) / n).astype(int)]
 
 # %% ../../nbs/datasets/40_brain_mri.ipynb #9e2c5110
 def _smooth_field(rng, shape, sigma):

@@ -42,9 +42,11 @@ def train_lesion_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-
                       seed: int = 0,
                       lesion_kwargs: dict | None = None,  # passed to `add_lesions`
                       ) -> tuple[dict, Learner]:
-    "`train_unet` on lesson 40's lesion task with `loss_fn`; return ({method, slices, steps, seconds, valid dice}, learner)."
-    res, learn = train_unet(method, images, tissue, None, steps=steps, batch_size=batch_size, lr=lr, body_lr_mult=body_lr_mult,
-                            n_classes=2, lesions=True, backbone=backbone, seed=seed, loss_fn=loss_fn, lesion_kwargs=lesion_kwargs)
+    "`train_unet` on lesson 40's lesion task with `loss_fn`; return ({method, steps, seconds, valid_dice}, learner)."
+    train_ds = SliceDataset(images, tissue, length=steps * batch_size, seed=seed, lesions=True, n_classes=int(np.max(tissue)) + 1,
+                            lesion_kwargs=lesion_kwargs)  # one pass = the step budget
+    res, learn = train_unet(method, train_ds, n_classes=2, batch_size=batch_size, lr=lr, body_lr_mult=body_lr_mult,
+                            backbone=backbone, seed=seed, loss_fn=loss_fn)
     if valid is not None:
         res['valid_dice'] = round(float(np.nan_to_num(dice_per_class(predict_masks(learn.model, valid[0]), valid[1], 2)[1])), 4)
     return res, learn

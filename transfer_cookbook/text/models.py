@@ -178,6 +178,31 @@ class TextFeatures:
         "Encoder seconds per text so far: what a run that reads these vectors would have spent computing its own."
         return self.seconds / max(len(self.vectors), 1)
 
+# %% ../../nbs/text/20_text_sentiment.ipynb #5e3d0d0f
+def _fit_tfidf(train: pd.DataFrame) -> object:
+    "TF-IDF of words and word pairs + logistic regression, fitted on `train`'s `text` and `label`."
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                         LogisticRegression(C=10, max_iter=2000)).fit(train.text, train.label)
+
+# %% ../../nbs/text/20_text_sentiment.ipynb #0b7bd0ac
+def _train_head(learn: Learner,  # a Learner on a `mean_pooled_classifier`
+                train: pd.DataFrame, tok,
+                features: np.ndarray | None,  # the frozen encoder's vectors of `train.text`; None: computed here
+                batch_size: int, head_steps: int, max_length: int):
+    "Freeze `learn`'s encoder and train its head for about `head_steps` steps on the encoder's vectors."
+    model = learn.model
+    learn.freeze()
+    if features is None: features = encode_texts(model.body, tok, train.text, max_length=max_length, device=learn.device)
+    if len(features) != len(train):
+        raise ValueError(f"features has {len(features)} rows for {len(train)} training texts: pass the vectors of `train.text`, in its order.")
+    feats = DataLoader(TensorDataset(torch.tensor(np.asarray(features), dtype=torch.float32), torch.tensor(train.label.to_numpy())),
+                       batch_size=batch_size, shuffle=True)
+    Learner(model.head, feats, device=learn.device, channels_last=False, progress=False).fit(
+        steps_to_epochs(len(train), batch_size, head_steps), 3e-3)
+
 # %% ../../nbs/text/20_text_sentiment.ipynb #018bdf80
 def train_text(method: str,  # one of METHODS
                train: pd.DataFrame,  # `text` and `label` columns
@@ -196,13 +221,7 @@ def train_text(method: str,  # one of METHODS
     seed_everything(seed)
     n_labels = int(train.label.max()) + 1
     start = time.perf_counter()
-    if method == 'tf-idf':
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-                              LogisticRegression(C=10, max_iter=2000)).fit(train.text, train.label)
-        return model, None, time.perf_counter() - start
+    if method == 'tf-idf': return _fit_tfidf(train), None, time.perf_counter() - start
     hf, tok = make_text_classifier(name, n_labels, pretrained=method != 'from scratch')
     model = mean_pooled_classifier(hf.base_model, n_labels)
     dl = text_loader(train.text, train.label, tok, batch_size, max_length=max_length, steps=steps)  # one "epoch" = `steps` batches
@@ -210,15 +229,7 @@ def train_text(method: str,  # one of METHODS
     if method == 'from scratch':  # the same architecture and budget, one rate everywhere
         learn.fit(1, 3 * lr, pct_warmup=0.1)
         return model.eval(), tok, time.perf_counter() - start
-    # every pretrained method starts alike: the encoder frozen, a new head trained on its vectors, computed once
-    learn.freeze()
-    if features is None: features = encode_texts(model.body, tok, train.text, max_length=max_length, device=learn.device)
-    if len(features) != len(train):
-        raise ValueError(f"features has {len(features)} rows for {len(train)} training texts: pass the vectors of `train.text`, in its order.")
-    feats = DataLoader(TensorDataset(torch.tensor(np.asarray(features), dtype=torch.float32), torch.tensor(train.label.to_numpy())),
-                       batch_size=batch_size, shuffle=True)
-    Learner(model.head, feats, device=learn.device, channels_last=False, progress=False).fit(
-        steps_to_epochs(len(train), batch_size, head_steps), 3e-3)
+    _train_head(learn, train, tok, features, batch_size, head_steps, max_length)
     if method == 'fine-tuning':  # the foundation's recipe, its head phase done above: then all layers, lower ones slower
         fine_tune(learn, 1, lr=lr, freeze_epochs=0, lr_mult=1 / decay ** (len(transformer_groups(model)) - 1), pct_warmup=0.1)
     elif method == 'lora':

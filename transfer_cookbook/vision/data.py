@@ -14,7 +14,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ..core.files import broken_link, files_under, is_hidden, short_list
+from ..core.files import (BadFilesError, broken_link, check_none_emptied, files_under, is_hidden, refuse_or_skip,
+                                          short_list)
 from .models import IMAGENET_MEAN, IMAGENET_STD
 
 # %% auto #0
@@ -116,19 +117,9 @@ def scan_image_folder(root,  # a folder with one subfolder of images per class: 
     return items, [d.name for d in class_dirs]
 
 # %% ../../nbs/vision/02_data.ipynb #e9a76e56
-class BadImagesError(ValueError):
-    "Some image files in a dataset cannot be read: `.bad` lists `(path, reason)` for every one of them."
-    def __init__(self,
-                 bad: list,  # `(path, reason)` for every file that could not be read
-                 n_files: int,  # how many files were checked
-                 ):
-        super().__init__(bad, n_files)
-        self.bad, self.n_files = bad, n_files
-    what = 'image files cannot be read'  # what the message says of the files in `.bad` (subclasses say it of theirs)
-    def __str__(self):
-        lines = '\n'.join(f"  {p}: {reason}" for p, reason in self.bad)
-        return (f"{len(self.bad)} of {self.n_files} {self.what}:\n{lines}\n"
-                "Delete or fix them, or pass skip_bad=True to train without them.")
+class BadImagesError(BadFilesError):
+    "Some image files in a dataset cannot be read: `.bad` lists `(path, reason)` for every one of them (core.files' `BadFilesError`)."
+    noun, problem = 'image files', 'cannot be read'
 
 def _why_unreadable(path: Path) -> str | None:
     try: load_image(path)
@@ -151,17 +142,10 @@ class ImageFolderDataset(Dataset):
         self.root, self.transform = Path(root), transform
         items, self.classes = scan_image_folder(self.root)
         bad = _find_unreadable([p for p, _ in items])
-        if bad and not skip_bad: raise BadImagesError(bad, len(items))
-        self.skipped = bad
-        if bad:
-            warnings.warn(f"Skipping {len(bad)} of {len(items)} image files that cannot be read:\n"
-                          + '\n'.join(f"  {p}: {reason}" for p, reason in bad), stacklevel=2)
-            bad_paths = {p for p, _ in bad}
-            items = [(p, t) for p, t in items if p not in bad_paths]
-            emptied = sorted(set(range(len(self.classes))) - {t for _, t in items})
-            if emptied:
-                raise ValueError('\n'.join(f"class '{self.classes[t]}' ({self.root/self.classes[t]}) has no readable images left "
-                                           "after skipping bad files: fix them or remove the folder" for t in emptied))
+        refuse_or_skip(bad, len(items), skip_bad, BadImagesError)
+        self.skipped, bad_paths = bad, {p for p, _ in bad}
+        items = [(p, t) for p, t in items if p not in bad_paths]
+        if bad: check_none_emptied(self.classes, [self.classes[t] for _, t in items], lambda c: self.root/c, items='readable images')
         self.items = items
         self.targets = [t for _, t in items]
 

@@ -20,7 +20,7 @@ from .models import load_backbone, make_classifier
 
 # %% auto #0
 __all__ = ['TASK', 'TransformedSubset', 'save_image_classifier', 'image_classifier_meta', 'load_image_classifier',
-           'predict_image_classifier', 'train_image_classifier']
+           'predict_image_classifier', 'fine_tune_budget', 'train_image_classifier']
 
 # %% ../../nbs/vision/11_image_folder_recipe.ipynb #345a3662
 class TransformedSubset(Dataset):
@@ -84,12 +84,27 @@ def predict_image_classifier(model: nn.Module,  # from `train_image_classifier` 
                           'probability': probs.max(1)})
     return pd.concat([table, pd.DataFrame(probs, columns=[f'p_{c}' for c in meta['classes']])], axis=1)
 
+# %% ../../nbs/vision/11_image_folder_recipe.ipynb #db647424
+def fine_tune_budget(n_train: int,  # training images
+                     n_valid: int,  # validation images
+                     batch_size: int = 32,
+                     steps: int | None = None,  # whole-network optimiser steps; None: lesson 10's budget
+                     checkpoint_dir=None,  # where early stopping keeps the best epoch's weights
+                     min_valid_to_stop: int = 1000,  # fewer validation images cannot tell one epoch from the next
+                     ) -> dict:
+    "`fine_tune`'s arguments: epochs, head warm-up epochs and, with `steps=None` and a large validation split, early stopping."
+    if steps is not None: return dict(epochs=steps_to_epochs(n_train, batch_size, steps), freeze_epochs=2)
+    epochs = min(40, max(10, steps_to_epochs(n_train, batch_size, 200)))  # lesson 10: 200 whole-network steps
+    budget = dict(epochs=epochs, freeze_epochs=max(2, epochs // 4))
+    if n_valid < min_valid_to_stop: return budget
+    return dict(budget, monitor='accuracy', patience=max(3, epochs // 2), checkpoint_dir=checkpoint_dir)
+
 # %% ../../nbs/vision/11_image_folder_recipe.ipynb #b2c55ee7
 def train_image_classifier(data: str | Path,  # a folder with one subfolder of images per class
                            out_dir: str | Path,  # where the model is saved (refused if it holds files, unless `overwrite`)
                            *,
                            pretrained: str = 'efficientnet_lite0',  # any name `load_backbone` knows
-                           steps: int | None = None,  # whole-network optimiser steps; None: early stopping on validation
+                           steps: int | None = None,  # whole-network optimiser steps; None: `fine_tune_budget`'s (lesson 10's)
                            valid_frac: float = 0.2,  # share held out for validation (of each class, or whole groups)
                            groups=None,  # None, or a function of the path / regular expression naming each file's group
                            seed: int = 0,
@@ -113,9 +128,7 @@ def train_image_classifier(data: str | Path,  # a folder with one subfolder of i
     valid_dl = DataLoader(TransformedSubset(ds, valid_idx, image_transforms(size, bb.mean, bb.std)), batch_size=2 * batch_size)
     learn = Learner(make_classifier(bb, len(ds.classes)), train_dl, valid_dl, progress=False)
     with tempfile.TemporaryDirectory(prefix='tc-best-') as ckpt:
-        budget = (dict(epochs=10, patience=2, checkpoint_dir=ckpt) if steps is None
-                  else dict(epochs=steps_to_epochs(len(train_idx), batch_size, steps)))
-        history = fine_tune(learn, lr=lr, freeze_epochs=2, **budget)
+        history = fine_tune(learn, lr=lr, **fine_tune_budget(len(train_idx), len(valid_idx), batch_size, steps, ckpt))
     model = learn.model.eval()
     model.meta = image_classifier_meta(ds.classes, pretrained, size, bb.mean, bb.std)
     with writing_dir(out_dir, overwrite) as folder: save_image_classifier(model, folder)

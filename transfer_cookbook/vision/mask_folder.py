@@ -15,7 +15,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from .data import BadImageError, BadImagesError, load_image, _to_8bit, _plain_reason, _upright
-from ..core.files import (broken_link, check_out_dir, export_onnx, group_of, read_model_config, split_by_class, split_by_group, writing_dir)
+from ..core.files import (broken_link, check_out_dir, export_onnx, group_of, read_model_config, refuse_or_skip, split_by_class, split_by_group, writing_dir)
 from ..core.env import seed_everything
 from ..core.learner import Learner, save_weights, load_weights, predict_batches
 from .models import load_backbone
@@ -99,7 +99,7 @@ def read_mask(path,  # a label PNG: pixel value = class index
 # %% ../../nbs/vision/43_mask_folder_recipe.ipynb #51bbbfb1
 class BadMaskPairsError(BadImagesError):
     "Some image/mask pairs of a folder cannot be used: `.bad` lists `(path, reason)` for every one of them (`.n_files`: pairs checked)."
-    what = 'image/mask pairs cannot be used'
+    noun, problem = 'image/mask pairs', 'cannot be used'
 
 def _round32(n: int) -> int: return max(32, int(round(n / 32)) * 32)
 
@@ -150,9 +150,7 @@ def load_mask_folder(root,  # a folder holding `images/NAME.*` and `masks/NAME.p
     for row in pairs.itertuples():
         try: ok.append((row.name, *_check_pair(row, n_classes)))
         except BadImageError as e: bad.append((e.path, e.reason))
-    if bad and not skip_bad: raise BadMaskPairsError(bad, len(pairs))
-    if bad: warnings.warn(f"Skipping {len(bad)} of {len(pairs)} image/mask pairs that cannot be used:\n"
-                          + '\n'.join(f"  {p}: {r}" for p, r in bad), stacklevel=2)
+    refuse_or_skip(bad, len(pairs), skip_bad, BadMaskPairsError)
     if not ok: raise ValueError(f"No usable image/mask pair in {root}.")
     top = max(int(m.max()) for *_, m in ok)
     if top == 0:
@@ -252,7 +250,7 @@ def _tensors(images: np.ndarray) -> torch.Tensor:
 
 def _fit_unet(learn: Learner, train_ds, steps, batch_size: int, lr: float, frozen_share: float, checkpoint_dir) -> pd.DataFrame:
     "Encoder frozen, then the whole U-Net at depth-wise rates: `steps` in all, or (None) epochs stopped early on validation."
-    per_epoch = math.ceil(len(train_ds) / batch_size)
+    per_epoch = max(math.ceil(len(train_ds) / batch_size), 4)  # a folder of a few pairs: 4 steps an epoch, so 40 epochs still give ~150
     batches = lambda n: DataLoader(train_ds, batch_size=batch_size, sampler=RandomSampler(train_ds, num_samples=n * batch_size))
     if steps is None:
         epochs = min(40, max(10, math.ceil(150 / per_epoch)))
@@ -270,6 +268,21 @@ def _fit_unet(learn: Learner, train_ds, steps, batch_size: int, lr: float, froze
     history = pd.concat(history, ignore_index=True)
     history['epoch'] = range(1, len(history) + 1)
     return history
+
+# %% ../../nbs/vision/43_mask_folder_recipe.ipynb #9b0a7068
+def _segmenter_report(model: UNet, x: torch.Tensor, y: torch.Tensor, split: tuple, classes: list, history: pd.DataFrame,
+                      batch_size: int, skipped: list, start: float) -> dict:
+    "`train_segmenter`'s report: Dice per class and loss on the validation pairs, steps, epochs, seconds, the split, the skipped files."
+    train_idx, valid_idx, volumes = split
+    logits = predict_batches(model, x[valid_idx], 16)
+    dice, valid_loss = dice_per_class(logits, y[valid_idx], len(classes)), float(ce_dice_loss(logits, y[valid_idx]))
+    side = lambda idx: None if volumes is None else sorted(set(volumes[idx].tolist()))
+    done = int(history['steps'].sum())
+    return {'valid_dice': {c: float(d) for c, d in zip(classes, dice)}, 'valid_loss': valid_loss,
+            'steps': done, 'epochs': round(done * batch_size / len(train_idx), 1), 'seconds': round(time.perf_counter() - start, 1),
+            'train_items': len(train_idx), 'valid_items': len(valid_idx), 'classes': classes,
+            'train_groups': side(train_idx), 'valid_groups': side(valid_idx),
+            'skipped': [str(p) for p, _ in skipped], 'history': history}
 
 # %% ../../nbs/vision/43_mask_folder_recipe.ipynb #29cb812c
 def train_segmenter(data: str | Path,  # a folder holding `images/NAME.*` and `masks/NAME.png` (see `load_mask_folder`)
@@ -305,17 +318,9 @@ def train_segmenter(data: str | Path,  # a folder holding `images/NAME.*` and `m
     learn = Learner(model, None, watch, loss_fn=ce_dice_loss, metrics={}, progress=False)
     with tempfile.TemporaryDirectory(prefix='tc-best-') as ckpt:
         history = _fit_unet(learn, _Augmented(x[train_idx], y[train_idx]), steps, batch_size, lr, frozen_share, ckpt)
-    logits = predict_batches(model, x[valid_idx], 16)
-    dice, valid_loss = dice_per_class(logits, y[valid_idx], len(classes)), float(ce_dice_loss(logits, y[valid_idx]))
     model.eval(); model.meta = segmenter_config(classes, pretrained, pairs['size'], bb.mean, bb.std)
     with writing_dir(out_dir, overwrite) as folder: save_segmenter(model, folder)
-    side = lambda idx: None if volumes is None else sorted(set(volumes[idx].tolist()))
-    done = int(history['steps'].sum())
-    return model, {'valid_dice': {c: float(d) for c, d in zip(classes, dice)}, 'valid_loss': valid_loss,
-                   'steps': done, 'epochs': round(done * batch_size / len(train_idx), 1), 'seconds': round(time.perf_counter() - start, 1),
-                   'train_items': len(train_idx), 'valid_items': len(valid_idx), 'classes': classes,
-                   'train_groups': side(train_idx), 'valid_groups': side(valid_idx),
-                   'skipped': [str(p) for p, _ in pairs['skipped']], 'history': history}
+    return model, _segmenter_report(model, x, y, (train_idx, valid_idx, volumes), classes, history, batch_size, pairs['skipped'], start)
 
 # %% ../../nbs/vision/43_mask_folder_recipe.ipynb #82624079
 def _check_mask_names(paths: list, out_dir: Path):

@@ -14,6 +14,7 @@ import torchvision
 from torch import nn
 
 from ..core.env import is_online
+from ..core.learner import count_parameters
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TORCHVISION_BACKBONES', 'Backbone', 'LiteFeatures', 'BackboneUnavailableError',
@@ -44,7 +45,7 @@ class Backbone:
         return (x - mean) / std
 
     @property
-    def n_params(self) -> int: return sum(p.numel() for p in self.body.parameters())
+    def n_params(self) -> int: return count_parameters(self.body)[1]  # every parameter of the body
 
 # %% ../../nbs/vision/01_models.ipynb #ecc3e883
 def _body(features: nn.Module) -> nn.Sequential:

@@ -4,26 +4,23 @@
 
 # %% ../../nbs/vision/41_unet_transfer.ipynb #d8e5226b
 from __future__ import annotations
-import itertools, time
+import time
 
 import numpy as np
 import matplotlib.pyplot as plt
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from ..core.env import seed_everything
 from .models import Backbone, LiteFeatures, load_backbone
 from ..core.learner import Learner, predict_batches
-from ..datasets.brain import SliceDataset
 
 # %% auto #0
 __all__ = ['UNET_METHODS', 'encoder_stages', 'DecoderBlock', 'UNet', 'plot_unet', 'dice_per_class', 'iou_per_class', 'mean_dice',
-           'dice_loss', 'ce_dice_loss', 'train_unet', 'predict_masks', 'spread_pick', 'dice_curve', 'show_segmentation',
-           'dice_per_slice']
+           'dice_loss', 'ce_dice_loss', 'train_unet', 'predict_masks', 'show_segmentation', 'dice_per_slice']
 
 # %% ../../nbs/vision/41_unet_transfer.ipynb #c129ecbf
 def _feature_layers(features: nn.Module) -> list:
@@ -206,39 +203,47 @@ def ce_dice_loss(logits: torch.Tensor,  # (N, C, H, W) model outputs
     "Pixel-wise cross-entropy plus `dice_weight` times the soft Dice loss."
     return F.cross_entropy(logits, targets) + dice_weight * dice_loss(logits, targets, **dice_kwargs)
 
-# %% ../../nbs/vision/41_unet_transfer.ipynb #8e524ba7
+# %% ../../nbs/vision/41_unet_transfer.ipynb #78a86278
 UNET_METHODS = ('from scratch', 'frozen encoder', 'fine-tuned')
 
+def _check_pairs(ds: Dataset, n_classes: int, name: str):
+    "Refuse a dataset whose first item is not (image (C, H, W), class map (H, W)) with classes in [0, n_classes)."
+    if len(ds) == 0: raise ValueError(f"{name} is empty.")
+    x, y = (torch.as_tensor(a) for a in ds[0])
+    if x.ndim != 3 or y.shape != x.shape[1:]:
+        raise ValueError(f"{name} must yield (image (C, H, W), class map (H, W)) pairs, got shapes {tuple(x.shape)} and {tuple(y.shape)}.")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"{name}'s targets hold classes {int(y.min())}..{int(y.max())}, outside [0, {n_classes}): pass the right n_classes.")
+
+# %% ../../nbs/vision/41_unet_transfer.ipynb #8e524ba7
 def train_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-tuned'
-               images: np.ndarray, labels: np.ndarray,  # labelled training slices (N, H, W) and their class maps
-               valid: tuple | None = None,  # (images, labels) of the validation slabs, scored with `mean_dice`
-               steps: int = 100,  # optimiser steps; every step sees new augmented images
+               train_ds: Dataset,  # (image (C, H, W) in [0, 1], class map (H, W) int64) pairs, read in order
+               valid_ds: Dataset | None = None,  # pairs of the same kind, scored with `mean_dice` after training
+               n_classes: int = 3,  # classes per pixel (checked on the first item of each dataset)
+               steps: int | None = None,  # optimiser steps, cycling over `train_ds` in order; None: one pass over it
                batch_size: int = 8,
                lr: float = 2e-3,  # peak learning rate of the decoder (and of everything, from scratch)
                body_lr_mult: float = 10,  # fine-tuned: the shallowest encoder layers train at lr / body_lr_mult
-               n_classes: int = 3,
-               lesions: bool = False,  # lesson 40's synthetic lesion task (target: lesion mask, n_classes=2) instead of tissue
                backbone: str = 'efficientnet_lite0',  # any name `load_backbone` knows
-               seed: int = 0,
+               seed: int = 0,  # seeds the network's random weights (the datasets draw from their own seeds)
                loss_fn=None,  # fn(logits, targets) -> loss; None: cross-entropy (lesson 42 passes Dice losses)
-               lesion_kwargs: dict | None = None,  # with `lesions`: passed to lesson 40's `add_lesions`
                ) -> tuple[dict, Learner]:
-    "Train a U-Net by `method` for a fixed number of steps; return ({method, slices, steps, seconds, valid dice}, learner)."
+    "Train a U-Net by `method` on `train_ds`; return ({method, steps, seconds, valid_dice}, learner)."
     if method not in UNET_METHODS: raise ValueError(f"method must be one of {UNET_METHODS}, got {method!r}")
-    if lesions and n_classes != 2: raise ValueError(f"The lesion task has 2 classes (lesion or not): pass n_classes=2, got {n_classes}.")
-    label_classes = int(np.max(labels)) + 1 if lesions else n_classes  # lesions: `labels` are tissue maps, the target is made
+    _check_pairs(train_ds, n_classes, 'train_ds')
+    if valid_ds is not None: _check_pairs(valid_ds, n_classes, 'valid_ds')
     seed_everything(seed)
     model = UNet(load_backbone(backbone, pretrained=method != 'from scratch'), n_classes)
-    train_ds = SliceDataset(images, labels, length=steps * batch_size, seed=seed, lesions=lesions, n_classes=label_classes,
-                            lesion_kwargs=lesion_kwargs)
-    valid_dl = None if valid is None else DataLoader(SliceDataset(*valid, seed=seed + 1, lesions=lesions, n_classes=label_classes), batch_size=16)
-    learn = Learner(model, DataLoader(train_ds, batch_size=batch_size), valid_dl, loss_fn=loss_fn, metrics={'dice': mean_dice}, progress=False)
+    order = None if steps is None else [i % len(train_ds) for i in range(steps * batch_size)]
+    train_dl = DataLoader(train_ds, batch_size=batch_size, sampler=order)
+    valid_dl = None if valid_ds is None else DataLoader(valid_ds, batch_size=16)
+    learn = Learner(model, train_dl, valid_dl, loss_fn=loss_fn, metrics={'dice': mean_dice}, progress=False)
     start = time.perf_counter()
     if method == 'frozen encoder': learn.freeze().fit(1, lr)
     elif method == 'fine-tuned': learn.bn_stats = 'frozen'; learn.fit(1, (lr / body_lr_mult, lr))
     else: learn.fit(1, lr)
-    res = dict(method=method, labelled_slices=len(images), steps=steps, seconds=round(time.perf_counter() - start, 1))
-    if valid is not None: res['valid_dice'] = round(float(learn.history.dice.iloc[-1]), 4)
+    res = dict(method=method, steps=len(train_dl), seconds=round(time.perf_counter() - start, 1))
+    if valid_ds is not None: res['valid_dice'] = round(float(learn.history.dice.iloc[-1]), 4)
     return res, learn
 
 # %% ../../nbs/vision/41_unet_transfer.ipynb #cfee44f8
@@ -251,39 +256,6 @@ def predict_masks(model: nn.Module,  # a segmentation model returning logits (N,
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3: raise ValueError(f"images must be a stack of slices (N, H, W), got shape {images.shape}: add a leading axis for one slice.")
     return predict_batches(model, images[:, None], batch_size).argmax(1).numpy()
-
-# %% ../../nbs/vision/41_unet_transfer.ipynb #6479809e
-def spread_pick(indices: np.ndarray,  # candidate slice indices, in order along the stack
-            n: int,  # how many to pick
-            ) -> np.ndarray:
-    "`n` of `indices`, one from the middle of each of `n` equal parts (all of them if n >= len(indices))."
-    indices = np.asarray(indices)
-    if n < 1: raise ValueError(f"n must be at least 1, got {n}.")
-    if n >= len(indices): return indices
-    return indices[((np.arange(n) + 0.5) * len(indices) / n).astype(int)]
-
-def dice_curve(images: np.ndarray, labels: np.ndarray,  # all slices and their class maps
-           split: dict,  # slab split with 'train', 'valid' and 'test' indices (lesson 40's `slab_split`)
-           sizes=(2, 5, 10, None),  # labelled training slices per run; None means all
-           methods=UNET_METHODS,
-           n_classes: int = 3,
-           seeds=(0,),  # one run per seed of every method at every size; the models kept are the first seed's
-           **kwargs,  # passed to `train_unet` (steps, batch_size, lr, ...)
-           ) -> tuple[pd.DataFrame, dict]:
-    "Test Dice and IoU per class of each run (method x labelled slices x seed), and the first seed's trained models."
-    rows, models = [], {}
-    te = split['test']
-    for n, seed, m in itertools.product(sizes, seeds, methods):
-        pick = spread_pick(split['train'], n or len(split['train']))
-        res, learn = train_unet(m, images[pick], labels[pick], (images[split['valid']], labels[split['valid']]),
-                                n_classes=n_classes, seed=seed, **kwargs)
-        pred = predict_masks(learn.model, images[te])
-        dice, iou = dice_per_class(pred, labels[te], n_classes), iou_per_class(pred, labels[te], n_classes)
-        res.update(dice=float(np.nanmean(dice[1:])), **{f'dice {c}': float(d) for c, d in enumerate(dice)},
-                   **{f'iou {c}': float(v) for c, v in enumerate(iou)})
-        rows.append(dict(res, seed=seed))
-        if seed == seeds[0]: models[(m, len(pick))] = learn.model
-    return pd.DataFrame(rows), models
 
 # %% ../../nbs/vision/41_unet_transfer.ipynb #71fb784c
 _SEG_COLOURS = np.array([[0, 0, 0, 0], [0.1, 0.8, 0.9, 0.45], [1.0, 0.85, 0.1, 0.45], [0.9, 0.1, 0.1, 0.5]])
