@@ -18,7 +18,8 @@ Sizes: 20 and 100 labels per class (the smallest and largest of the sizes lesson
 recipe - lesson, its standard error (sd of the differences / sqrt(seeds)), a 95 % t-interval, and whether the recipe
 is below the lesson by more than two standard errors.
 
-Run (about 20 minutes on one core):
+Run (35 minutes on one thread of a 2-core machine that was running other work too, load average 3-4; most of it is
+the recipe's 200-250 whole-network steps at 128 x 128 per run, and scoring it on 5,000 test files):
     OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/recipe_vs_lesson_image.py
     ... --quick   (tiny sizes, one seed, a small test set: checks that the script runs; writes nothing)
 """

@@ -109,6 +109,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def pytest_sessionfinish(session, exitstatus):
     run = session.config.stash.get(COURSE_RUN, None)
+    if run is not None and exitstatus == 0 and run.proc.poll() is None:  # the last verdict is in; the summary follows it
+        try: run.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired: pass
     if run is not None: budget_lines(run)  # before the folder goes
     if run is not None and not run.keep and exitstatus == 0:  # kept after a failure: its log and notebooks tell why
         import shutil; shutil.rmtree(run.scratch, ignore_errors=True)
