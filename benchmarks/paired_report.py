@@ -18,7 +18,7 @@ RESULTS = Path(__file__).resolve().parent/'results'
 def machine() -> dict:
     "Where and on what these figures were measured: commit (and whether the tree had changes), CPU, threads, load."
     git = lambda *a: subprocess.run(['git', *a], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
-    return {'commit': git('rev-parse', '--short', 'HEAD'), 'uncommitted_changes': bool(git('status', '--porcelain', '--untracked-files=no')),
+    return {'commit': git('rev-parse', '--short', 'HEAD'), 'uncommitted_changes': bool(git('status', '--porcelain', '--untracked-files=no', '--', ':/transfer_cookbook', ':/benchmarks/*.py')),
             'cpu': platform.processor() or platform.machine(), 'cores': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
             'torch': torch.__version__, 'load_average_at_start': [round(v, 2) for v in os.getloadavg()],
             'started': time.strftime('%Y-%m-%d %H:%M:%S')}

@@ -116,6 +116,9 @@ def test_a_folder_that_is_not_a_saved_model_is_named(tmp_path):
     (tmp_path/'config.json').write_text(json.dumps({'task': 'image-classifier'}))
     with pytest.raises(ValueError, match="holds a 'image-classifier' model, not a 'keyword-classifier'"):
         load_keyword_classifier(tmp_path)
+    (tmp_path/'config.json').write_text(json.dumps({'task': 'keyword-classifier', 'format': 1}))  # trained on trimmed clips
+    with pytest.raises(ValueError, match='earlier version of train_keyword_classifier .format 1, trained on trimmed clips.: train it again'):
+        load_keyword_classifier(tmp_path)
 
 
 def test_predicting_on_a_bad_file_names_it(trained, tmp_path):

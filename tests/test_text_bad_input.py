@@ -166,6 +166,9 @@ def test_load_refuses_a_folder_that_is_not_a_text_classifier(tmp_path):
     (tmp_path/'config.json').write_text(json.dumps({'task': 'image-classifier'}))
     with pytest.raises(ValueError, match="holds a 'image-classifier' model, not a 'text-classifier'"):
         load_text_classifier(tmp_path)
+    (tmp_path/'config.json').write_text(json.dumps({'task': 'text-classifier', 'format': 1}))  # the [CLS]-pooler network
+    with pytest.raises(ValueError, match='earlier version of train_text_classifier'):
+        load_text_classifier(tmp_path)
 
 
 def test_an_unknown_model_offline_says_what_to_do(monkeypatch):

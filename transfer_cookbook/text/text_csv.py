@@ -4,21 +4,25 @@
 
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #a45447be
 from __future__ import annotations
-import csv, io, json, re, tempfile, time, warnings
+import csv, io, json, math, re, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from torch import nn
+from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from ..core.env import seed_everything
 from ..core.files import (check_out_dir, export_onnx, read_model_config, split_by_class, split_by_group, writing_dir)
 from ..core.learner import Learner, load_weights, save_weights
-from .models import layerwise_lr, make_text_classifier, predict_proba, text_loader, transformer_groups
+from .models import (encode_texts, layerwise_lr, make_text_classifier, mean_pooled_classifier, predict_proba,
+                                           text_loader, transformer_groups)
 
 # %% auto #0
-__all__ = ['TASK', 'BadTextDataError', 'check_texts', 'read_text_csv', 'text_classifier_meta', 'save_text_classifier',
-           'train_text_classifier', 'load_text_classifier', 'predict_text_classifier', 'evaluate_text_classifier']
+__all__ = ['TASK', 'HEAD_STEPS', 'MIN_STEPS', 'ROUNDS', 'BadTextDataError', 'check_texts', 'read_text_csv',
+           'text_classifier_meta', 'save_text_classifier', 'train_text_classifier', 'load_text_classifier',
+           'predict_text_classifier', 'evaluate_text_classifier']
 
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #d4e91a58
 class BadTextDataError(ValueError):
@@ -121,23 +125,29 @@ def read_text_csv(path: str | Path,  # a CSV file with a header row
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #48c36c75
 TASK = 'text-classifier'
 
-def text_classifier_meta(model: nn.Module,  # a Hugging Face sequence classifier (from `make_text_classifier`)
+def _mean_pooled(encoder: nn.Module, n_classes: int, dropout: float = 0.1) -> nn.Module:
+    "`mean_pooled_classifier` on `encoder` without its `[CLS]` pooler: the mean never uses it (and RoBERTa's classifiers have none)."
+    if getattr(encoder, 'pooler', None) is not None: encoder.pooler = None  # BERT-family encoders skip a pooler that is None
+    return mean_pooled_classifier(encoder, n_classes, dropout)
+
+def text_classifier_meta(model: nn.Module,  # a `mean_pooled_classifier` on a Hugging Face encoder
                          tok,  # its tokenizer
                          classes: list,  # class names, in the order of the model's outputs
                          pretrained: str,  # the name it was fine-tuned from
                          max_length: int,  # tokens kept per text, [CLS] and [SEP] included
                          ) -> dict:
     "The `config.json` of a text classifier: classes, how a text becomes inputs, and the architecture that rebuilds the network."
-    return {'task': TASK, 'format': 1, 'classes': list(classes), 'pretrained': pretrained, 'tokenizer_file': 'tokenizer.json',
+    return {'task': TASK, 'format': 2, 'classes': list(classes), 'pretrained': pretrained, 'tokenizer_file': 'tokenizer.json',
             'inputs': list(tok.model_input_names), 'max_length': max_length, 'truncation_side': tok.truncation_side,
             'pad_id': tok.pad_token_id, 'pad_token': tok.pad_token,
             'onnx': {'inputs': 'the tokenizer outputs named in `inputs`, int64 (batch, tokens)', 'output': 'logits (batch, classes)'},
-            'architecture': json.loads(model.config.to_json_string())}
+            'architecture': json.loads(model.body.encoder.config.to_json_string()),  # the encoder's; then the head:
+            'head': {'pooling': 'mean of the last hidden states over the tokens the attention mask keeps', 'dropout': model.head[0].p}}
 
 class _Logits(nn.Module):
-    "A Hugging Face classifier as a function of its input tensors, in a fixed order, returning logits: what ONNX export traces."
+    "A classifier that takes keyword tensors as a function of its input tensors, in a fixed order: what ONNX export traces."
     def __init__(self, model: nn.Module, names: list): super().__init__(); self.model, self.names = model, names
-    def forward(self, *tensors): return self.model(**dict(zip(self.names, tensors))).logits
+    def forward(self, *tensors): return self.model(**dict(zip(self.names, tensors)))
 
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #d9ee87a4
 def save_text_classifier(model: nn.Module,  # a classifier with `.meta` and `.tokenizer` (as `train_text_classifier` returns it)
@@ -169,12 +179,63 @@ def _warn_truncated(tok, texts: list, max_length: int):
         warnings.warn(f"{(lengths > max_length).sum()} of {len(texts)} texts are longer than {max_length} tokens (longest "
                       f"{lengths.max()}) and were truncated; raise max_length (at most {tok.model_max_length}) to keep more.", stacklevel=3)
 
+def _text_report(scores: dict,  # the validation scores of the run on the training split
+                 learn: Learner,  # the run on every row, whose model is saved
+                 history: pd.DataFrame,  # both runs' histories, `run` naming each
+                 tr, va, classes: list, skipped: list, start: float) -> dict:
+    "What `train_text_classifier` did: the split's validation scores and sizes, the saved model's steps and passes, skips."
+    n_steps = int(((history.run == 'every row') & (history.phase == 'whole network')).sum()) * len(learn.train_dl)
+    return {'valid_accuracy': scores['accuracy'], 'valid_loss': scores['valid_loss'], 'steps': n_steps,
+            'epochs': round(n_steps * learn.train_dl.batch_size / len(learn.train_dl.dataset), 2),
+            'seconds': round(time.perf_counter() - start, 1), 'train_items': len(tr), 'valid_items': len(va),
+            'final_items': len(learn.train_dl.dataset), 'classes': classes, 'skipped': skipped, 'history': history}
+
+# %% ../../nbs/text/21_text_csv_recipe.ipynb #b3f1c2d4
+HEAD_STEPS, MIN_STEPS, ROUNDS = 300, 60, 6  # lesson 20's budgets (head warm-up, whole network); validations when steps=None
+
+def _text_budget(n_train: int, batch_size: int, steps: int | None) -> tuple[int, int]:
+    "(rounds, steps per round) of whole-network training: `steps` in one round; for None, 60 steps or 3 passes, in 6 rounds."
+    if steps is not None: return 1, steps
+    return ROUNDS, math.ceil(max(MIN_STEPS, 3 * math.ceil(n_train / batch_size)) / ROUNDS)
+
+def _warm_up_head(learn: Learner, tok, texts: list, y: np.ndarray, steps: int, max_length: int) -> pd.DataFrame:
+    "Lesson 20's head warm-up: the new head alone, `steps` steps on the frozen encoder's vectors of `texts`, computed once."
+    feats = encode_texts(learn.model.body, tok, texts, max_length=max_length, device=learn.device)
+    data, bs = TensorDataset(torch.as_tensor(feats, dtype=torch.float32), torch.tensor(y)), learn.train_dl.batch_size
+    dl = DataLoader(data, batch_size=bs, sampler=RandomSampler(data, num_samples=steps * bs))  # whole passes, then part of one
+    head = Learner(learn.model.head, dl, device=learn.device, channels_last=False, progress=False)
+    return head.fit(1, 3e-3).assign(phase='head (frozen encoder)')
+
+def _fit_text(learn: Learner,  # the whole model, with its training loader (`steps` batches a round) and validation loader
+              tok, texts: list, y: np.ndarray,  # the training texts, for the head warm-up
+              rounds: int, lr: float, head_steps: int, max_length: int,
+              early: bool,  # stop early on the validation loss (keeping the best round), or train every round
+              ) -> pd.DataFrame:
+    "Train as lesson 20 fine-tunes: the head warmed up, then every layer, each at 0.8 times the rate of the one above; the history."
+    history = [_warm_up_head(learn, tok, texts, y, head_steps, max_length)] if head_steps else []
+    with tempfile.TemporaryDirectory(prefix='tc-best-') as ckpt:
+        stop = dict(patience=2, checkpoint_dir=ckpt) if early else {}
+        rates = layerwise_lr(lr, 0.8, len(transformer_groups(learn.model)))
+        history.append(learn.fit(rounds, lr=rates, pct_warmup=0.1, **stop).assign(phase='whole network'))
+    return pd.concat(history, ignore_index=True)
+
+# %% ../../nbs/text/21_text_csv_recipe.ipynb #c6d2e8f1
+def _text_learner(texts: list, y: np.ndarray, idx, valid_idx,  # the rows to train on, and to validate on (or None)
+                  per_round: int,  # training batches a round
+                  pretrained: str, n_classes: int, batch_size: int, max_length: int, seed: int) -> tuple[Learner, object]:
+    "(learner, tokenizer): a fresh `_mean_pooled` classifier on `pretrained`, with the same first weights for the same seed."
+    seed_everything(seed)
+    hf, tok = make_text_classifier(pretrained, n_classes)
+    loader = lambda i, **kw: text_loader([texts[j] for j in i], y[i], tok, batch_size, max_length=max_length, **kw)
+    return Learner(_mean_pooled(hf.base_model, n_classes), loader(idx, steps=per_round), None if valid_idx is None else loader(valid_idx),
+                   splitter=transformer_groups, channels_last=False, progress=False), tok
+
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #efa0d932
 def train_text_classifier(data: str | Path,  # a CSV file with a header row, a column of texts and one of labels
                           out_dir: str | Path,  # where the model is saved (refused if it holds files, unless `overwrite`)
                           *,
                           pretrained: str = 'minilm',  # 'minilm' (packaged) or, with a network, a Hugging Face id (see `make_text_classifier`)
-                          steps: int | None = None,  # optimiser steps; None: up to 10 epochs, stopping early on validation
+                          steps: int | None = None,  # whole-network steps; None: 60 at least, up to 3 passes while validation improves
                           valid_frac: float = 0.2,  # share held out for validation (of each class, or whole groups)
                           groups: str | None = None,  # None, or the column that names each row's group (an author, a product, a site)
                           seed: int = 0,  # the same seed gives the same split, batches and model
@@ -185,43 +246,44 @@ def train_text_classifier(data: str | Path,  # a CSV file with a header row, a c
                           max_length: int = 64,  # tokens kept per text; longer texts are truncated (with a warning)
                           batch_size: int = 32,  # texts per optimiser step
                           lr: float = 1e-4,  # learning rate of the top layer; each layer below gets 0.8 times the one above
+                          head_steps: int = HEAD_STEPS,  # steps of the new head alone, on the frozen encoder's vectors, first
                           **read_kwargs,  # `sep`, `encoding`: see `read_text_csv`
                           ) -> tuple[nn.Module, dict]:
-    "Fine-tune `pretrained` on the CSV's labelled texts, save it to `out_dir`; return (model, report)."
+    "Fine-tune `pretrained` on the CSV's labelled texts, validated on held-out rows, then on every row; save it; (model, report)."
     start = time.perf_counter()
     check_out_dir(out_dir, overwrite)
     if not (groups is None or isinstance(groups, str)): raise TypeError(f"groups must be a column name, got {type(groups).__name__}.")
     df = read_text_csv(data, text_col, label_col, skip_bad=skip_bad, group_col=groups, **read_kwargs)  # all rows, before any model
     classes, texts = sorted(df.label.unique()), df.text.tolist()
     y = df.label.map({c: i for i, c in enumerate(classes)}).to_numpy()
-    train_idx, valid_idx = _split(df, y, groups, valid_frac, seed, Path(data).name)
-    seed_everything(seed)
-    net, tok = make_text_classifier(pretrained, len(classes), id2label=dict(enumerate(classes)))
+    tr, va = _split(df, y, groups, valid_frac, seed, Path(data).name)
+    rounds, per_round = _text_budget(len(tr), batch_size, steps)
+    setup = dict(pretrained=pretrained, n_classes=len(classes), batch_size=batch_size, max_length=max_length, seed=seed)
+    split, tok = _text_learner(texts, y, tr, va, per_round, **setup)  # first: trained on the split, to measure it
     _warn_truncated(tok, texts, max_length)
-    loader = lambda idx, **kw: text_loader([texts[i] for i in idx], y[idx], tok, batch_size, max_length=max_length, **kw)
-    learn = Learner(net, loader(train_idx, shuffle=True, steps=steps), loader(valid_idx), splitter=transformer_groups,
-                    channels_last=False, progress=False)
-    with tempfile.TemporaryDirectory(prefix='tc-best-') as ckpt:
-        budget = dict(epochs=10, patience=2, checkpoint_dir=ckpt) if steps is None else dict(epochs=1)  # `steps` batches in 1
-        history = learn.fit(lr=layerwise_lr(lr, 0.8, len(transformer_groups(net))), pct_warmup=0.1, **budget)
+    split_history = _fit_text(split, tok, [texts[i] for i in tr], y[tr], rounds, lr, head_steps, max_length, early=steps is None)
+    main = split_history[split_history.phase == 'whole network'].reset_index(drop=True)
+    scores, kept = split.validate(), per_round * (int(main.valid_loss.idxmin()) + 1 if steps is None else len(main))
+    learn, tok = _text_learner(texts, y, np.arange(len(y)), None, max(kept, MIN_STEPS if steps is None else 0), **setup)  # then: every row
+    history = _fit_text(learn, tok, texts, y, 1, lr, head_steps, max_length, early=False)
     model = learn.model.eval()
     model.tokenizer, model.meta = tok, text_classifier_meta(model, tok, classes, pretrained, max_length)
     with writing_dir(out_dir, overwrite) as folder: save_text_classifier(model, folder)
-    scores, n_steps = learn.validate(), len(history) * len(learn.train_dl)
-    return model, {'valid_accuracy': scores['accuracy'], 'valid_loss': scores['valid_loss'], 'steps': n_steps,
-                   'epochs': len(history) if steps is None else round(n_steps * batch_size / len(train_idx), 2),
-                   'seconds': round(time.perf_counter() - start, 1), 'train_items': len(train_idx), 'valid_items': len(valid_idx),
-                   'classes': classes, 'skipped': df.attrs['skipped'], 'history': history}
+    history = pd.concat([split_history.assign(run='split'), history.assign(run='every row')], ignore_index=True)
+    return model, _text_report(scores, learn, history, tr, va, classes, df.attrs['skipped'], start)
 
 # %% ../../nbs/text/21_text_csv_recipe.ipynb #ed96482d
 def load_text_classifier(out_dir: str | Path,  # a folder written by `train_text_classifier` / `save_text_classifier`
                          ) -> nn.Module:
     "The saved classifier in eval mode, with its config as `.meta` and its tokenizer as `.tokenizer` (no download)."
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
     meta = read_model_config(out_dir, TASK, 'train_text_classifier')
+    if meta.get('format') != 2: raise ValueError(f"{out_dir} was saved by an earlier version of train_text_classifier (format "
+                                                 f"{meta.get('format')}, a [CLS]-pooler network): train it again with this one.")
     arch = dict(meta['architecture'])
-    model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(arch.pop('model_type'), **arch))
-    model = load_weights(model, out_dir/'model.safetensors').eval()
+    encoder = AutoModel.from_config(AutoConfig.for_model(arch.pop('model_type'), **arch))
+    model = _mean_pooled(encoder, len(meta['classes']), meta['head']['dropout'])
+    model = load_weights(model, Path(out_dir)/'model.safetensors').eval()
     model.tokenizer, model.meta = AutoTokenizer.from_pretrained(out_dir, local_files_only=True), meta
     return model
 
