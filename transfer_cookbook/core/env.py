@@ -168,7 +168,8 @@ def _in_ipython() -> bool:
 def _course_kernel() -> bool:
     "True in a kernel started inside this checkout's nbs/ folder (a lesson, in JupyterLab or the course runner), or with TC_DISPLAY=1."
     if os.environ.get('TC_DISPLAY', '').strip().lower() in ('1', 'true', 'yes'): return True
-    nbs = Path(__file__).resolve().parents[2]/'nbs'  # absent when the package is installed: your own notebooks are left alone
+    import transfer_cookbook
+    nbs = Path(transfer_cookbook.__file__).resolve().parents[1]/'nbs'  # absent when the package is installed: your notebooks are left alone
     return nbs.is_dir() and Path.cwd().resolve().is_relative_to(nbs.resolve())
 
 if _in_ipython() and _course_kernel(): notebook_display()
