@@ -24,6 +24,12 @@ def machine() -> dict:
             'started': time.strftime('%Y-%m-%d %H:%M:%S')}
 
 
+def timed(fn, *args) -> dict:
+    "`fn(*args)` with its wall-clock seconds and its CPU seconds (on one thread: its time on one core, whatever the load)."
+    wall, cpu = time.perf_counter(), time.process_time(); out = fn(*args)
+    return out | {'seconds': time.perf_counter() - wall, 'cpu_seconds': time.process_time() - cpu}
+
+
 def summarise(runs: pd.DataFrame, size: str, metric: str) -> pd.DataFrame:
     "Per size: each side's mean `metric`, the mean paired difference, its standard error and 95 % t-interval, and the verdict."
     rows = []

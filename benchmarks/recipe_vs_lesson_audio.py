@@ -47,7 +47,7 @@ from transfer_cookbook.audio.keywords import KEYWORD_METHODS, predict_keywords, 
 from transfer_cookbook.core.files import group_of, sample_per_class
 from transfer_cookbook.datasets.speech import keyword_dataset
 
-from paired_report import machine, report, summarise
+from paired_report import machine, report, summarise, timed
 
 LESSON_BEST = {1: 'fine-tuned embedding', 5: 'frozen embedding', 20: 'fine-tuned embedding', 120: 'fine-tuned embedding'}
 
@@ -92,12 +92,6 @@ def write_folder(clips, root: Path) -> list:
     assert (speakers == [slug(s) for s in clips.manifest.speaker]).all() and \
         len(set(speakers)) == clips.manifest.speaker.nunique(), 'the file names do not give back the speakers'
     return paths
-
-
-def timed(fn, *args) -> dict:
-    "`fn(*args)` with its wall-clock seconds and its CPU seconds (on one thread: its time on one core, whatever the load)."
-    wall, cpu = time.perf_counter(), time.process_time(); out = fn(*args)
-    return out | {'seconds': time.perf_counter() - wall, 'cpu_seconds': time.process_time() - cpu}
 
 
 def main():

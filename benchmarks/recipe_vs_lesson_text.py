@@ -36,7 +36,7 @@ from transfer_cookbook.datasets.tweets import load_tweets, split_tweets
 from transfer_cookbook.text.models import evaluate_text, train_text
 from transfer_cookbook.text.text_csv import predict_text_classifier, read_text_csv, train_text_classifier
 
-from paired_report import machine, report, summarise
+from paired_report import machine, report, summarise, timed
 
 METHOD = 'fine-tuning'
 
@@ -57,12 +57,6 @@ def recipe_side(train: pd.DataFrame, test: pd.DataFrame, seed: int, quick: bool,
     predicted = predict_text_classifier(model, test.text.tolist()).predicted
     return {'accuracy': accuracy_score(test.sentiment, predicted), 'macro_f1': f1_score(test.sentiment, predicted, average='macro'),
             'steps': rep['steps']}
-
-
-def timed(fn, *args) -> dict:
-    "`fn(*args)` with its wall-clock seconds and its CPU seconds (on one thread: its time on one core, whatever the load)."
-    wall, cpu = time.perf_counter(), time.process_time(); out = fn(*args)
-    return out | {'seconds': time.perf_counter() - wall, 'cpu_seconds': time.process_time() - cpu}
 
 
 def main():
