@@ -14,12 +14,12 @@ viewed: the widget renderer and MathJax are vendored from npm, at pinned version
     .venv/bin/python tools/build_site.py --readme       # only write README.md from nbs/index.ipynb
     .venv/bin/python tools/build_site.py --check-readme # fail when README.md is not what --readme writes
 """
-import argparse, base64, copy, dataclasses, functools, hashlib, inspect, json, os, re, shutil, subprocess, sys, tarfile, time
+import argparse, base64, copy, dataclasses, functools, hashlib, inspect, json, re, shutil, subprocess, sys, tarfile, time
 from configparser import ConfigParser
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbcells import directives  # noqa: E402
+from nbcells import ANSI, directives  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS, BUILD = ROOT/'nbs', ROOT/'_build'
@@ -40,7 +40,6 @@ VENDOR = {
 
 WIDGET_STATE = 'application/vnd.jupyter.widget-state+json'
 WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
-ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
 # A scratch folder a notebook made (tempfile's /tmp/tmpk3t4fac0/, /tmp/tc-02-data-5u8g0018/) or the checkout the run
 # happened in: its name means nothing to a reader, and changes with every run. The files under it are what matter.
 # Left alone: /tmp/ipykernel_*, the mark of a warning printed with the cell's file and line, which core.env's

@@ -1,6 +1,8 @@
-"""What the course's tools read from a notebook cell: nbdev's `#| name: value` directives (one parser for all tools)."""
+"""What the course's tools read from a notebook cell: nbdev's `#| name: value` directives (one parser for all tools), and the
+ANSI codes they strip from outputs."""
 import re
 
+ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')  # terminal colour and cursor codes in outputs and tracebacks
 DIRECTIVE = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 
 

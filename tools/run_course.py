@@ -24,7 +24,7 @@ from configparser import ConfigParser
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbcells import directives  # noqa: E402
+from nbcells import ANSI, directives  # noqa: E402
 
 try:
     import nbformat
@@ -118,7 +118,6 @@ def run_notebook(path, skip_flags, timeout, executed=None):
     return err is None, err
 
 
-ANSI = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
 
 
 def traceback_of(executed):
