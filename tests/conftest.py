@@ -15,7 +15,10 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 #   1. tools/run_course.py --quick --jobs 2: every notebook once, in a real Jupyter kernel; each notebook's verdict
 #      lands in executed/NAME.status.json as soon as it finishes (test_notebooks.py waits for it);
 #   2. tools/build_site.py --allow-errors: the website from those same executed notebooks (test_site.py);
-#   3. tools/run_course.py --only '*_recipe' --jobs 2 in full mode (test_recipes_full.py).
+#   3. with TC_TEST_FULL=1 only (`make test-full`): tools/run_course.py --only '*_recipe' --jobs 2 in full mode
+#      (test_recipes_full.py, which is not collected otherwise). Full mode costs about 600 CPU-seconds, as much as
+#      everything else together; the default run guards what it was added for by plain tests at full data size
+#      (test_text_csv_roundtrip.py, every tweet) and each recipe's default budget path (test_recipe_defaults.py).
 # A failing notebook does not stop the chain: it is test_notebooks.py's finding, and the site is still built.
 import json, shlex, signal, subprocess, sys, time
 from pathlib import Path
@@ -23,6 +26,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE_RUN = pytest.StashKey()
+FULL = os.environ.get('TC_TEST_FULL', '').strip().lower() in ('1', 'true', 'yes')
+collect_ignore = [] if FULL else ['test_recipes_full.py']  # not collected, so never reported as passed or skipped
 
 
 class CourseRun:
@@ -53,8 +58,8 @@ def course_command(scratch):
     py, tools = shlex.quote(sys.executable), ROOT/'tools'
     q, f = shlex.quote(str(scratch/'quick')), shlex.quote(str(scratch/'full'))
     return (f"{py} {tools/'run_course.py'} --quick --jobs 2 --build-dir {q}; "
-            f"{py} {tools/'build_site.py'} --allow-errors --build-dir {q}; "
-            f"{py} {tools/'run_course.py'} --only '*_recipe' --jobs 2 --build-dir {f}")
+            f"{py} {tools/'build_site.py'} --allow-errors --build-dir {q}"
+            + (f"; {py} {tools/'run_course.py'} --only '*_recipe' --jobs 2 --build-dir {f}" if FULL else ''))
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -102,6 +107,8 @@ def budget_lines(run):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     "Printed, never asserted: how long each notebook took, and which went over its budget."
     run = config.stash.get(COURSE_RUN, None)
+    if run is not None and not FULL:
+        terminalreporter.write_line('The recipes in full mode were not run (tests/test_recipes_full.py): `make test-full` runs them.')
     for i, line in enumerate(budget_lines(run) if run is not None else []):
         if line.startswith('course run,'): terminalreporter.write_sep('-', line)
         else: terminalreporter.write_line(line)
