@@ -22,9 +22,9 @@ from .models import load_backbone
 from .segment import UNet, ce_dice_loss, dice_per_class
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'VOLUME_FROM_NAME', 'TASK', 'scan_mask_folder', 'read_mask_image', 'read_mask', 'BadMaskPairsError',
-           'load_mask_folder', 'volume_split', 'segmenter_config', 'save_segmenter', 'load_segmenter',
-           'train_segmenter', 'predict_segmenter']
+__all__ = ['IMAGE_SUFFIXES', 'VOLUME_FROM_NAME', 'TASK', 'LESSON_STEPS', 'MIN_EPOCHS', 'MAX_EPOCHS', 'EPOCH_STEPS',
+           'scan_mask_folder', 'read_mask_image', 'read_mask', 'BadMaskPairsError', 'load_mask_folder', 'volume_split',
+           'segmenter_config', 'save_segmenter', 'load_segmenter', 'train_segmenter', 'predict_segmenter']
 
 # %% ../../nbs/vision/43_mask_folder_recipe.ipynb #a21e9311
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
@@ -248,12 +248,15 @@ class _Augmented(torch.utils.data.Dataset):
 def _tensors(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(images, dtype=np.float32)).permute(0, 3, 1, 2) / 255  # a copy: PIL arrays are read-only
 
+LESSON_STEPS = 150  # lesson 41's budget: about this many whole-network steps when steps=None
+MIN_EPOCHS, MAX_EPOCHS, EPOCH_STEPS = 10, 40, 4  # steps=None's epochs at least and at most; the fewest steps an epoch
+
 def _fit_unet(learn: Learner, train_ds, steps, batch_size: int, lr: float, frozen_share: float, checkpoint_dir) -> pd.DataFrame:
     "Encoder frozen, then the whole U-Net at depth-wise rates: `steps` in all, or (None) epochs stopped early on validation."
-    per_epoch = max(math.ceil(len(train_ds) / batch_size), 4)  # a folder of a few pairs: 4 steps an epoch, so 40 epochs still give ~150
+    per_epoch = max(math.ceil(len(train_ds) / batch_size), EPOCH_STEPS)  # a folder of a few pairs: 4 steps an epoch, so 40 epochs still give ~150
     batches = lambda n: DataLoader(train_ds, batch_size=batch_size, sampler=RandomSampler(train_ds, num_samples=n * batch_size))
     if steps is None:
-        epochs = min(40, max(10, math.ceil(150 / per_epoch)))
+        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(LESSON_STEPS / per_epoch)))
         phases = [(round(frozen_share * epochs), per_epoch, {}), (epochs, per_epoch, dict(patience=max(3, epochs // 4), checkpoint_dir=checkpoint_dir))]
     else:
         frozen = min(steps, max(1, round(frozen_share * steps))) if frozen_share > 0 else 0
