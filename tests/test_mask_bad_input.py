@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from transfer_cookbook.vision.data import BadImageError
-from transfer_cookbook.vision.mask_folder import (BadMaskPairsError, VOLUME_FROM_NAME, load_mask_folder, load_segmenter, predict_segmenter, read_mask,
+from transfer_cookbook.vision.mask_folder import (BadMaskPairsError, load_mask_folder, load_segmenter, predict_segmenter, read_mask,
                                                   read_mask_image, scan_mask_folder, train_segmenter, volume_split)
 
 SIZE = 32
@@ -249,7 +249,7 @@ def test_save_and_load_give_the_same_predictions(trained):
     assert meta['backbone'] == 'efficientnet_lite0' and meta['divide_by'] == 255
     loaded = load_segmenter(tmp/'model')
     paths = sorted((root/'images').iterdir())
-    (ta, a), (tb, b) = predict_segmenter(model, paths), predict_segmenter(loaded, paths, out_dir=tmp/'pred')
+    (_, a), (tb, b) = predict_segmenter(model, paths), predict_segmenter(loaded, paths, out_dir=tmp/'pred')
     assert all(x.shape == (SIZE, SIZE) and np.array_equal(x, y) for x, y in zip(a, b))
     assert tb.columns.tolist() == ['file', 'height', 'width', 'mean_probability', 'share_class 0', 'share_class 1'] and len(tb) == len(paths)
     np.testing.assert_allclose(tb[['share_class 0', 'share_class 1']].sum(axis=1), 1)

@@ -4,7 +4,7 @@ The build (tools/build_site.py --quick into a scratch folder) starts when pytest
 conftest.py), so it runs beside the notebook tests; the tests here wait for it. The browser is Debian's
 `chromium` driven by Playwright; nothing is downloaded (`playwright install` is never needed).
 """
-import functools, http.server, io, json, re, shutil, socket, sys, threading, time
+import functools, http.server, io, json, re, shutil, sys, threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, unquote
