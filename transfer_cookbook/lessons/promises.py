@@ -16,7 +16,7 @@ __all__ = ['CURVES', 'course_curves', 'labels_to_target']
 # %% ../../nbs/lessons/59_promises.ipynb #7278a11a
 CURVES = {  # lesson: (what it measured, results key, labels column, score column, methods that start from no pretrained weights)
     '10_vision_cnn': ('clothing photos (Fashion-MNIST), EfficientNet-Lite0 from ImageNet', 'curve', 'labels_per_class', 'accuracy',
-                      ('from scratch',)),
+                      ('from scratch', 'from scratch, converged')),
     '20_text_sentiment': ('airline tweet sentiment, MiniLM sentence encoder', 'curve', 'labels_per_class', 'in domain accuracy',
                           ('from scratch', 'tf-idf')),
     '31_keyword_spotting': ('20 spoken keywords, Google speech_embedding', 'curve', 'per_class', 'accuracy',

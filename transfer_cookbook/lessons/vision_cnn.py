@@ -4,7 +4,7 @@
 
 # %% ../../nbs/lessons/10_vision_cnn.ipynb #ca2cebf2
 from __future__ import annotations
-import time
+import math, tempfile, time
 
 import numpy as np
 import pandas as pd
@@ -15,12 +15,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ..core.env import seed_everything
 from ..vision.models import load_backbone, make_classifier
-from ..core.files import sample_per_class
+from ..core.files import sample_per_class, split_by_class
 from ..datasets.fashion import images_to_tensor, FASHION_CLASSES
 from ..core.learner import Learner, fine_tune, cache_features, steps_to_epochs
 
 # %% auto #0
-__all__ = ['imagenet_top', 'transfer', 'pretrained_features', 'data_efficiency', 'labels_to_reach', 'predict_image']
+__all__ = ['imagenet_top', 'transfer', 'pretrained_features', 'data_efficiency', 'labels_to_reach', 'converged_scratch',
+           'predict_image']
 
 # %% ../../nbs/lessons/10_vision_cnn.ipynb #622acc13
 @torch.no_grad()
@@ -33,7 +34,8 @@ def imagenet_top(backbone, image: np.ndarray, k: int = 3) -> list[tuple[str, flo
     return [(backbone.categories[i], round(v.item(), 3)) for v, i in zip(top.values, top.indices)]
 
 # %% ../../nbs/lessons/10_vision_cnn.ipynb #a122aef0
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
+def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64) -> float:
+    "Top-1 accuracy of `model` on (`x`, `y`), `batch_size` images per forward pass (64 is the fastest on a 2-core CPU)."
     dl = DataLoader(TensorDataset(x, torch.as_tensor(y)), batch_size=batch_size)
     probs, targets = Learner(model, dl, dl, progress=False).get_preds(dl)
     return (probs.argmax(-1) == targets).float().mean().item()
@@ -80,7 +82,7 @@ def transfer(method: str,  # 'feature extraction', 'fine-tuning' or 'from scratc
 # %% ../../nbs/lessons/10_vision_cnn.ipynb #e6b7969b
 def pretrained_features(x: torch.Tensor,  # normalised images (N,3,H,W)
                         backbone: str = 'efficientnet_lite0',
-                        batch_size: int = 256,
+                        batch_size: int = 64,  # per forward pass: larger batches are slower on a 2-core CPU
                         ) -> torch.Tensor:
     "The pretrained body's features of `x` (N, features): what every feature-extraction head sees, computed once."
     dl = DataLoader(TensorDataset(x, torch.zeros(len(x), dtype=torch.long)), batch_size=batch_size)
@@ -113,6 +115,37 @@ def labels_to_reach(curve: pd.DataFrame, target: float) -> pd.Series:
     "Fewest labels per class at which each method's accuracy (its mean, when a size ran with several seeds) reached `target` (NaN if it never did)."
     hit = curve[curve.accuracy >= target].groupby('method').labels_per_class.min()
     return hit.reindex(curve.method.unique())
+
+# %% ../../nbs/lessons/10_vision_cnn.ipynb #a1aa270c
+def converged_scratch(x_pool: np.ndarray, y_pool: np.ndarray,  # uint8 images and labels, as `data_efficiency` samples them
+                      x_test: torch.Tensor, y_test,  # the fixed test set (normalised tensors)
+                      labels_per_class: int,
+                      seed: int = 0,  # picks the labelled images (the same as `data_efficiency`'s for this seed), the split and the start
+                      valid_frac: float = 0.2,  # share of each class's labelled images held out to decide when to stop
+                      max_steps: int = 1000,  # the cap, in optimiser steps
+                      patience_steps: int = 250,  # stop after this many steps without a better validation accuracy
+                      batch_size: int = 32, lr: float = 1e-3,  # as `transfer`: from scratch trains at 3 * lr
+                      size: int = 64, backbone: str = 'efficientnet_lite0',
+                      ) -> tuple[dict, pd.DataFrame, nn.Module]:
+    "The network from random weights, trained until its validation accuracy stops improving; (result, validation curve, best model)."
+    idx = sample_per_class(y_pool, labels_per_class, seed=seed)
+    x, y = images_to_tensor(x_pool[idx], size=size), y_pool[idx]
+    tr, va = split_by_class(y, valid_frac, seed)
+    loader = lambda i, shuffle: DataLoader(TensorDataset(x[i], torch.as_tensor(y[i])), batch_size=batch_size, shuffle=shuffle)
+    seed_everything(seed)
+    net = make_classifier(load_backbone(backbone, pretrained=False), int(y.max()) + 1)
+    learn = Learner(net, loader(tr, True), loader(va, False), progress=False)
+    per_epoch, cap = len(learn.train_dl), math.ceil(max_steps / len(learn.train_dl))
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix='tc-scratch-') as ckpt:  # the best epoch's weights, restored at the end
+        curve = learn.fit(cap, 3 * lr, patience=max(1, round(patience_steps / per_epoch)), monitor='accuracy', checkpoint_dir=ckpt)
+    seconds = time.perf_counter() - start
+    curve = curve.assign(steps=np.arange(1, len(curve) + 1) * per_epoch)
+    best = int(curve.accuracy.idxmax())  # the first best epoch: the one early stopping kept
+    res = dict(method='from scratch, converged', labels_per_class=labels_per_class, train_images=len(tr), valid_images=len(va),
+               best_step=int(curve.steps[best]), stop_step=int(curve.steps.iloc[-1]), capped=len(curve) == cap,
+               valid_accuracy=float(curve.accuracy[best]), accuracy=_accuracy(learn.model, x_test, y_test), seconds=round(seconds, 1))
+    return res, curve, learn.model
 
 # %% ../../nbs/lessons/10_vision_cnn.ipynb #9dbdf3e1
 @torch.no_grad()
