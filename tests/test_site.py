@@ -256,16 +256,38 @@ def test_cell_options_honoured(site):
     assert 'resnet50' in text('01_models') and 'tag_tc-not-run' in text('01_models')  # eval: false, shown
 
 
-def test_pages_load_cleanly_and_offline(site, server, browser):
-    "Every page loads with no console error and no failed request, and no request leaves 127.0.0.1."
-    problems, n = [], 0
+PLOTS_JS = 'els => els.filter(e => !e.closest(".jupyter-widgets") && e.complete && e.naturalWidth > 0).length'
+SIZES_JS = """els => els.filter(e => e.complete && e.naturalWidth > 0)
+    .map(e => [e.getAttribute('src').split('/').pop(), e.naturalWidth, e.getBoundingClientRect().width])"""
+WIDE_JS = """() => {
+    const article = document.querySelector('article.bd-article');
+    if (!article) return [];
+    const column = article.getBoundingClientRect().right;
+    return [...article.querySelectorAll('pre')]
+      .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > column + 1)
+      .map(e => e.innerText.trim().slice(0, 40))}"""
+
+
+@pytest.fixture(scope='session')
+def visited(site, server, browser):
+    """Every page opened once at 1280 px, and what the four tests below read from it: its problems (console and page
+    errors, failed and foreign requests), how many output images loaded, each image's file, natural and shown width,
+    and the code blocks wider than the article's column. One visit serves them all: a tab costs about a second."""
+    out = {}
     for rel in pages(site[0]):
         v = Visit(browser, server + rel)
-        problems += [f'{rel}: {e}' for e in v.errors + [f'foreign request {u}' for u in v.foreign] +
-                     [f'failed request {u}' for u in v.failed]]
-        v.close(); n += 1
-    print(f'\nloaded {n} pages in Chromium')
-    assert not problems, '\n'.join(problems)
+        out[rel] = dict(problems=v.errors + [f'foreign request {u}' for u in v.foreign] + [f'failed request {u}' for u in v.failed],
+                        plots=v.page.eval_on_selector_all('.cell_output img', PLOTS_JS),
+                        sizes=v.page.eval_on_selector_all('.cell_output img', SIZES_JS), wide=v.page.evaluate(WIDE_JS))
+        v.close()
+    return out
+
+
+def test_pages_load_cleanly_and_offline(visited):
+    "Every page loads with no console error and no failed request, and no request leaves 127.0.0.1."
+    problems = [f'{rel}: {e}' for rel, v in visited.items() for e in v['problems']]
+    print(f'\nloaded {len(visited)} pages in Chromium')
+    assert len(visited) >= len(LESSONS) and not problems, '\n'.join(problems)
 
 
 def test_internal_links_resolve(site):
@@ -310,17 +332,14 @@ def test_search_finds_a_function(site, server, browser):
     assert not errors, errors
 
 
-def test_pages_show_their_plots(site, server, browser):
+def test_pages_show_their_plots(site, visited):
     "Every image a notebook cell output holds is on its page, loaded; each lesson with plots shows them."
     work = site[0].parent/'site-work'/'src'
     shown = {}
     for stem in LESSONS + API:
         nb = json.loads((work/f'{stem}.ipynb').read_text())
         want = sum(1 for c in nb['cells'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {}))
-        v = Visit(browser, server + f'{stem}.html')
-        got = v.page.eval_on_selector_all('.cell_output img', 'els => els.filter(e => !e.closest(".jupyter-widgets") && e.complete && e.naturalWidth > 0).length')
-        v.close()
-        shown[stem] = (want, got)
+        shown[stem] = (want, visited[f'{stem}.html']['plots'])
     assert all(w == g for w, g in shown.values()), shown
     assert shown['10_vision_cnn'][0] >= 3, shown
 
@@ -333,17 +352,13 @@ def figure_files(nb):
             and ''.join(o['data'].get('text/plain', '')).startswith('<Figure')}
 
 
-def test_figures_are_sharp(site, server, browser):
+def test_figures_are_sharp(site, visited):
     "Every matplotlib figure has at least twice as many pixels across as it is shown with (retina), on every page."
     work, blurred, n = site[0].parent/'site-work'/'src', [], 0
     for stem in LESSONS + API:
         files = figure_files(json.loads((work/f'{stem}.ipynb').read_text()))
         if not files: continue
-        v = Visit(browser, server + f'{stem}.html')
-        sizes = v.page.eval_on_selector_all('.cell_output img', """els => els.filter(e => e.complete && e.naturalWidth > 0)
-            .map(e => [e.getAttribute('src').split('/').pop(), e.naturalWidth, e.getBoundingClientRect().width])""")
-        v.close()
-        shown = [(name, nat, w) for name, nat, w in sizes if name in files]
+        shown = [(name, nat, w) for name, nat, w in visited[f'{stem}.html']['sizes'] if name in files]
         assert len(shown) == len(files), (stem, len(shown), len(files))
         n += len(shown)
         blurred += [f'{stem}: {nat} px shown at {w:.0f} px' for name, nat, w in shown if nat < 2 * w - 1]
@@ -453,20 +468,9 @@ def page_text_of(html_text):
 WIDE_CODE_ALLOWED = set()
 
 
-def test_no_code_block_wider_than_its_column(site, server, browser):
+def test_no_code_block_wider_than_its_column(visited):
     "At 1280 px no code cell, output or signature scrolls sideways or runs past the article's column: long lines wrap."
-    wide = []
-    for rel in pages(site[0]):
-        v = Visit(browser, server + rel)
-        found = v.page.evaluate("""() => {
-            const article = document.querySelector('article.bd-article');
-            if (!article) return [];
-            const column = article.getBoundingClientRect().right;
-            return [...article.querySelectorAll('pre')]
-              .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > column + 1)
-              .map(e => e.innerText.trim().slice(0, 40))}""")
-        v.close()
-        wide += [f'{rel}: {text}' for text in found if f'{rel}: {text}' not in WIDE_CODE_ALLOWED]
+    wide = [f'{rel}: {text}' for rel, v in visited.items() for text in v['wide'] if f'{rel}: {text}' not in WIDE_CODE_ALLOWED]
     assert len(WIDE_CODE_ALLOWED) <= 5
     assert not wide, '\n'.join(wide)
 
