@@ -55,3 +55,15 @@ def test_the_summary_names_notebooks_over_their_time_budget():
     text = run_course.summary(runs, quick=True)
     assert '| lessons/10_vision_cnn | ok | 31 (over budget) |' in text and 'Over it: lessons/10_vision_cnn (31 s).' in text
     assert 'Every notebook that ran is within it.' in run_course.summary(runs[1:], quick=True)
+
+
+def test_a_notebooks_temporary_files_are_removed_when_it_ends(tmp_path, monkeypatch):
+    "The recipes save whole models under tempfile.mkdtemp() (500 MB for the text one); a run must not leave them behind."
+    monkeypatch.setattr(run_course, 'NBS', tmp_path)
+    made = "import tempfile, pathlib\nd = pathlib.Path(tempfile.mkdtemp()); (d/'model.bin').write_bytes(b'x' * 1000)\nprint(d)"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(made)]), tmp_path/'t.ipynb')
+    ok, err = run_course.run_notebook(tmp_path/'t.ipynb', set(), 120, tmp_path/'out')
+    assert ok, err
+    folder = Path(nbformat.read(tmp_path/'out'/'t.ipynb', as_version=4).cells[0].outputs[0]['text'].strip())
+    assert folder.parent.name.startswith('tc-kernel-t-'), folder  # the kernel's own scratch folder...
+    assert not folder.parent.exists()  # ...gone, with what the notebook wrote there

@@ -17,7 +17,7 @@ changed; a hit restores the executed copy and the results it saved.
 With --jobs N, notebooks run side by side in N kernels, each with cores/N torch threads; a notebook that reads other
 lessons' saved results (the summary page) runs after all of them. Seconds measured that way are marked as such.
 """
-import argparse, copy, fcntl, fnmatch, hashlib, json, os, re, shutil, signal, sys, time
+import argparse, copy, fcntl, fnmatch, hashlib, json, os, re, shutil, signal, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 import multiprocessing
 from configparser import ConfigParser
@@ -104,7 +104,10 @@ def run_notebook(path, skip_flags, timeout, executed=None):
                                 process=getattr(getattr(client.km, 'provisioner', None), 'process', None)),
                             on_cell_start=lambda cell, cell_index: running.update(index=cell_index))
     err = None
-    try: client.execute()
+    # The kernel's temporary files (the recipes save whole models under tempfile.mkdtemp(): 500 MB for the text one) go in
+    # a folder of its own, removed when the notebook ends, so repeated runs and test runs do not fill the disk.
+    scratch = tempfile.mkdtemp(prefix=f'tc-kernel-{path.stem}-')
+    try: client.execute(env={**os.environ, 'TMPDIR': scratch})
     except CellExecutionError as e: err = f"{e.ename}: {e.evalue}"
     except Exception as e:  # a timeout, a dead kernel
         while e.__context__ is not None and not e.__suppress_context__:
@@ -113,6 +116,7 @@ def run_notebook(path, skip_flags, timeout, executed=None):
         proc = running.get('process')
         if isinstance(e, DeadKernelError) and proc is not None and (proc.poll() or 0) < 0:
             err += f" (it got {signal.Signals(-proc.returncode).name})"  # SIGKILL: out of memory, or killed
+    finally: shutil.rmtree(scratch, ignore_errors=True)
     if err and 'index' in running: err = f"{where(nb, running['index'])}: {err}"
     nbformat.write(nb, out)  # failed notebooks too: the error is in the copy, next to the cell that raised it
     return err is None, err

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/core/04_learner.ipynb #f36849a3
 from __future__ import annotations
-import json, math, os, time
+import json, math, os, tempfile, time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from .env import get_device, is_quick
 __all__ = ['BATCHNORM_TYPES', 'split_batch', 'to_device', 'run_model', 'accuracy', 'set_trainable', 'param_groups', 'spread_lr',
            'Learner', 'get_preds', 'validate', 'predict_batches', 'count_parameters', 'save_weights', 'load_weights',
            'distributed', 'ShardedBatches', 'fit', 'cache_features', 'steps_to_epochs', 'fine_tune', 'lr_find',
-           'plot_lr_find']
+           'plot_lr_find', 'fit_until_converged']
 
 # %% ../../nbs/core/04_learner.ipynb #85440a51
 def split_batch(batch) -> tuple:
@@ -475,3 +475,26 @@ def plot_lr_find(res: dict, ax=None):
     return ax
 
 Learner.lr_find = lr_find
+
+# %% ../../nbs/core/04_learner.ipynb #972d6499
+def fit_until_converged(learn: Learner,  # its `valid_dl` decides when to stop: validation drawn from the training labels
+                        max_steps: int,  # the cap, in optimiser steps
+                        patience_steps: int,  # stop after this many steps without a better `monitor`
+                        lr: float | tuple = 1e-3,  # as `fit`; a one-cycle schedule runs over the cap
+                        monitor: str = 'accuracy',  # a history column; '*loss*' is minimised, anything else maximised
+                        **kwargs,  # passed to `fit`: wd, schedule, pct_warmup
+                        ) -> tuple[pd.DataFrame, dict]:
+    "Train until `monitor` stops improving or the cap is reached, keeping the best epoch's weights; (history with `steps`, summary)."
+    if learn.valid_dl is None: raise ValueError("fit_until_converged needs a Learner with a valid_dl (drawn from the training labels) to decide when to stop.")
+    per_epoch = len(learn.train_dl)
+    if not (isinstance(max_steps, int) and max_steps >= per_epoch):
+        raise ValueError(f"max_steps must be an integer of at least one epoch ({per_epoch} steps), got {max_steps!r}.")
+    if not (isinstance(patience_steps, int) and patience_steps > 0): raise ValueError(f"patience_steps must be a positive integer, got {patience_steps!r}.")
+    cap, start = math.ceil(max_steps / per_epoch), time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix='tc-converge-') as ckpt:  # the best epoch's weights, restored at the end
+        curve = learn.fit(cap, lr, patience=max(1, round(patience_steps / per_epoch)), monitor=monitor, checkpoint_dir=ckpt, **kwargs)
+    curve = curve.assign(steps=np.arange(1, len(curve) + 1) * per_epoch)
+    best = int(curve[monitor].idxmin() if 'loss' in monitor else curve[monitor].idxmax())  # the first best: the one kept
+    name = monitor if monitor.startswith('valid') else f'valid_{monitor}'  # 'accuracy' -> 'valid_accuracy'
+    return curve, {'best_step': int(curve.steps[best]), 'stop_step': int(curve.steps.iloc[-1]), 'capped': len(curve) == cap,
+                   name: float(curve[monitor][best]), 'seconds': round(time.perf_counter() - start, 1)}

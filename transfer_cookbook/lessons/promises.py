@@ -18,7 +18,7 @@ CURVES = {  # lesson: (what it measured, results key, labels column, score colum
     '10_vision_cnn': ('clothing photos (Fashion-MNIST), EfficientNet-Lite0 from ImageNet', 'curve', 'labels_per_class', 'accuracy',
                       ('from scratch', 'from scratch, converged')),
     '20_text_sentiment': ('airline tweet sentiment, MiniLM sentence encoder', 'curve', 'labels_per_class', 'in domain accuracy',
-                          ('from scratch', 'tf-idf')),
+                          ('from scratch', 'from scratch, converged', 'tf-idf')),
     '31_keyword_spotting': ('20 spoken keywords, Google speech_embedding', 'curve', 'per_class', 'accuracy',
                             ('log-mel CNN (scratch)', 'embedding architecture (scratch)')),
     '32_wav2vec2_pretrain': ('20 spoken keywords, the course\'s own wav2vec2', 'fine_tuning', 'k', 'accuracy',

@@ -11,17 +11,18 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, RandomSampler, TensorDataset
+from torch.utils.data import DataLoader, RandomSampler, Sampler, TensorDataset
 
 from ..core.env import is_online, seed_everything, quiet_transformers
-from ..core.files import sample_per_class
-from ..core.learner import (Learner, cache_features, fine_tune, run_model, steps_to_epochs, count_parameters)
+from ..core.files import sample_per_class, split_by_class
+from ..core.learner import (Learner, cache_features, fine_tune, fit_until_converged, run_model, steps_to_epochs,
+                                            count_parameters)
 
 # %% auto #0
-__all__ = ['METHODS', 'TextModelUnavailableError', 'text_model_path', 'make_text_classifier', 'text_loader', 'MeanPooledEncoder',
-           'EncoderClassifier', 'mean_pooled_classifier', 'transformer_groups', 'layerwise_lr', 'add_lora',
-           'encode_texts', 'TextFeatures', 'train_text', 'predict_proba', 'evaluate_text', 'compare_text',
-           'token_attributions', 'attribution_html']
+__all__ = ['METHODS', 'TextModelUnavailableError', 'text_model_path', 'make_text_classifier', 'LengthGroupedSampler',
+           'text_loader', 'MeanPooledEncoder', 'EncoderClassifier', 'mean_pooled_classifier', 'transformer_groups',
+           'layerwise_lr', 'add_lora', 'encode_texts', 'TextFeatures', 'train_text', 'predict_proba', 'evaluate_text',
+           'compare_text', 'converged_text_scratch', 'token_attributions', 'attribution_html']
 
 # %% ../../nbs/text/20_text_sentiment.ipynb #37608eb6
 class TextModelUnavailableError(RuntimeError):
@@ -59,10 +60,29 @@ def make_text_classifier(name: str = 'minilm',  # 'minilm' (packaged), a saved f
     return model, tok
 
 # %% ../../nbs/text/20_text_sentiment.ipynb #ac753ac6
+class LengthGroupedSampler(Sampler):
+    "`steps` x `batch_size` random indices (whole passes, then part of one) in which each run of `batch_size` has texts of similar length."
+    def __init__(self, lengths,  # each text's token count
+                 batch_size: int, steps: int,
+                 group: int = 50,  # sort by length within groups of this many batches, then shuffle the batches
+                 ):
+        self.lengths, self.batch_size, self.steps, self.group = np.asarray(lengths), batch_size, steps, group
+    def __iter__(self):
+        n, need = len(self.lengths), self.steps * self.batch_size
+        idx = torch.cat([torch.randperm(n) for _ in range(-(-need // n))])[:need].numpy()  # as RandomSampler draws them
+        batches = []
+        for start in range(0, need, self.group * self.batch_size):
+            chunk = idx[start:start + self.group * self.batch_size]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind='stable')]
+            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        for b in torch.randperm(len(batches)).tolist(): yield from batches[b].tolist()
+    def __len__(self): return self.steps * self.batch_size
+
 def text_loader(texts, labels,  # strings and integer labels (labels may be None for prediction)
                 tokenizer, batch_size: int = 32, shuffle: bool = False,
                 max_length: int = 64,  # longer texts are truncated
                 steps: int | None = None,  # draw exactly `steps` shuffled batches per epoch (cycling through the texts)
+                by_length: bool = True,  # with `steps`: batch texts of similar length together (`LengthGroupedSampler`)
                 ) -> DataLoader:
     "A DataLoader of dict batches (input_ids, attention_mask, ..., labels), padded per batch to its longest text."
     texts = list(texts)
@@ -78,7 +98,9 @@ def text_loader(texts, labels,  # strings and integer labels (labels may be None
         out['labels'] = torch.tensor([b['labels'] for b in batch])
         return out
     if steps is None: return DataLoader(items, batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
-    sampler = RandomSampler(items, num_samples=steps * batch_size)  # without replacement, whole passes then a partial one
+    lengths = [len(i['input_ids']) for i in items]
+    sampler = (LengthGroupedSampler(lengths, batch_size, steps) if by_length else
+               RandomSampler(items, num_samples=steps * batch_size))  # without replacement, whole passes then a partial one
     return DataLoader(items, batch_size=batch_size, sampler=sampler, collate_fn=collate)
 
 # %% ../../nbs/text/20_text_sentiment.ipynb #f8ee3021
@@ -275,12 +297,12 @@ def compare_text(train: pd.DataFrame,  # the training pool (`text`, `label`)
                  seeds=(0,),  # one run per seed at every size: a seed draws the labelled texts, the new head and the batches
                  features: TextFeatures | None = None,  # share one between calls and the frozen encoder runs once per text
                  **kwargs,  # passed to `train_text` (steps, batch_size, name, ...)
-                 ) -> tuple[pd.DataFrame, dict]:
-    "One row per (size, seed, method) with accuracy and macro-F1 on each test set, seconds and trainable parameters; the first seed's models."
+                 ) -> tuple[pd.DataFrame, dict, dict]:
+    "One row per (size, seed, method) with accuracy and macro-F1 on each test set, seconds and trainable parameters; the first seed's models; every run's test probabilities."
     name, max_length = kwargs.get('name', 'minilm'), kwargs.get('max_length', 64)
     if features is None: features = TextFeatures(name, max_length=max_length)
     if features.name != name: raise ValueError(f"features holds {features.name!r} vectors, but the runs use {name!r}: pass TextFeatures({name!r}).")
-    rows, models = [], {}
+    rows, models, all_probs = [], {}, {}
     for k in labels_per_class:
         for seed in seeds:
             part = train if k is None else train.iloc[sample_per_class(train.label.to_numpy(), k, seed=seed)]
@@ -294,9 +316,39 @@ def compare_text(train: pd.DataFrame,  # the training pool (`text`, `label`)
                 row = {'labels_per_class': n, 'method': m, 'seed': seed, 'seconds': round(sec, 1),
                        'trainable_params': count_parameters(model)[0] if tok is not None else np.nan}
                 for t, df in tests.items(): row.update({f'{t} {s}': v for s, v in _scores(probs[t], df.label.to_numpy()).items()})
-                rows.append(row)
+                rows.append(row); all_probs[(m, n, seed)] = probs
                 if seed == seeds[0]: models[(m, n)] = (model, tok, probs)  # the model, its tokenizer, its test probabilities
-    return pd.DataFrame(rows, columns=None if rows else ['labels_per_class', 'method', 'seed']), models
+    return pd.DataFrame(rows, columns=None if rows else ['labels_per_class', 'method', 'seed']), models, all_probs
+
+# %% ../../nbs/text/20_text_sentiment.ipynb #c17a37ff
+def converged_text_scratch(train: pd.DataFrame,  # `text` and `label`: the labelled tweets, validation included
+                           tests: dict,  # name -> DataFrame to score the kept model on
+                           name: str = 'minilm',  # whose architecture and tokenizer (its weights are not used)
+                           seed: int = 0,  # draws the validation split, the starting weights and the batches
+                           valid_frac: float = 0.2,  # share of each class's tweets held out to decide when to stop
+                           max_steps: int = 600, patience_steps: int = 150,  # the cap, and the steps without improvement that stop it
+                           eval_every: int = 50,  # optimiser steps between two validation checks
+                           batch_size: int = 32, lr: float = 3e-4,  # the rate of `train_text`'s from-scratch run (3 x its `lr`)
+                           max_length: int = 64, device=None,
+                           ) -> tuple[dict, pd.DataFrame, nn.Module, dict]:
+    "The architecture from random weights, trained until validation accuracy stops improving; (result, validation curve, kept model, test probabilities)."
+    tr, va = split_by_class(train.label.to_numpy(), valid_frac, seed)
+    fit_part, held = train.iloc[tr], train.iloc[va]
+    seed_everything(seed)
+    n_labels = int(train.label.max()) + 1
+    hf, tok = make_text_classifier(name, n_labels, pretrained=False)
+    model = mean_pooled_classifier(hf.base_model, n_labels)
+    order = _length_order(tok, held.text.tolist(), max_length)  # validation in batches of similar length: quicker checks
+    learn = Learner(model, text_loader(fit_part.text, fit_part.label, tok, batch_size, max_length=max_length, steps=eval_every),
+                    text_loader(held.text.iloc[order], held.label.iloc[order], tok, 128, max_length=max_length),
+                    device=device, splitter=transformer_groups, channels_last=False, progress=False)
+    curve, info = fit_until_converged(learn, max_steps, patience_steps, lr, monitor='accuracy', pct_warmup=0.1)
+    model.eval()
+    probs = {t: predict_proba(model, tok, df.text, max_length) for t, df in tests.items()}
+    res = {'method': 'from scratch, converged', 'seed': seed, 'labels_per_class': int(train.label.value_counts().min()),
+           'train_tweets': len(tr), 'valid_tweets': len(va), **info}
+    for t, df in tests.items(): res.update({f'{t} {s}': v for s, v in _scores(probs[t], df.label.to_numpy()).items()})
+    return res, curve, model, probs
 
 # %% ../../nbs/text/20_text_sentiment.ipynb #2324d0d6
 def token_attributions(model: nn.Module,  # a classifier from `train_text` or any Hugging Face sequence classifier
