@@ -262,6 +262,10 @@ def _for_processes(self: Learner) -> tuple[int, int, nn.Module, DataLoader]:
     return rank, world, model, _shard(self.train_dl, rank, world)
 
 # %% ../../nbs/core/04_learner.ipynb #9715ca5c
+def _fused(device: torch.device) -> bool:
+    "Whether AdamW's fused kernel runs on `device`: one pass over every weight instead of a Python loop over them (the same update)."
+    return device.type in ('cpu', 'cuda')
+
 def _lr_schedule(opt: torch.optim.Optimizer,
                  lrs: list[float],  # each group's peak learning rate
                  total: int,  # optimiser steps in the whole fit
@@ -363,7 +367,7 @@ def fit(self: Learner,
     if schedule not in ('one_cycle', 'constant'): raise ValueError(f"schedule must be 'one_cycle' or 'constant', got {schedule!r}")
     if patience is not None and self.valid_dl is None: raise ValueError("Early stopping (patience) needs a valid_dl to monitor.")
     groups, lrs = _trainable_groups(self, lr)
-    opt = torch.optim.AdamW([{'params': g, 'lr': l} for g, l in zip(groups, lrs)], weight_decay=wd)
+    opt = torch.optim.AdamW([{'params': g, 'lr': l} for g, l in zip(groups, lrs)], weight_decay=wd, fused=_fused(self.device))
     rank, world, model, train_dl = _for_processes(self)
     total = epochs * len(train_dl)
     sched = _lr_schedule(opt, lrs, total, schedule, pct_warmup)
@@ -445,7 +449,7 @@ def lr_find(self: Learner,
     "Sweep the learning rate exponentially; return the rates, smoothed losses and a suggested rate."
     state = {k: v.clone() for k, v in self.model.state_dict().items()}
     params = [p for p in self.model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=start_lr)
+    opt = torch.optim.AdamW(params, lr=start_lr, fused=_fused(self.device))
     mult = (end_lr / start_lr) ** (1 / max(steps - 1, 1))
     lrs, losses, avg, it = [], [], 0.0, iter([])
     self.model.train(); _bn_eval_where_frozen(self.model, self.bn_stats == 'frozen')
@@ -476,7 +480,7 @@ def plot_lr_find(res: dict, ax=None):
 
 Learner.lr_find = lr_find
 
-# %% ../../nbs/core/04_learner.ipynb #972d6499
+# %% ../../nbs/core/04_learner.ipynb #44c9a028
 def fit_until_converged(learn: Learner,  # its `valid_dl` decides when to stop: validation drawn from the training labels
                         max_steps: int,  # the cap, in optimiser steps
                         patience_steps: int,  # stop after this many steps without a better `monitor`

@@ -24,7 +24,7 @@ CURVES = {  # lesson: (what it measured, results key, labels column, score colum
     '32_wav2vec2_pretrain': ('20 spoken keywords, the course\'s own wav2vec2', 'fine_tuning', 'k', 'accuracy',
                              ('wav2vec2 from random weights, fine-tuned',)),
     '41_unet_transfer': ('brain MRI tissue segmentation (Dice; labels are labelled slices), U-Net on EfficientNet-Lite0',
-                         'curve', 'labelled_slices', 'dice', ('from scratch',)),
+                         'curve', 'labelled_slices', 'dice', ('from scratch', 'from scratch, converged')),
     '53_choosing_a_source': ('handwritten digits (scikit-learn), several pretrained starts', 'fine_tuning', 'k', 'accuracy',
                              ('random weights',)),
 }

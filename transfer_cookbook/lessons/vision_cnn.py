@@ -4,7 +4,7 @@
 
 # %% ../../nbs/lessons/10_vision_cnn.ipynb #ca2cebf2
 from __future__ import annotations
-import math, tempfile, time
+import time
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from ..core.env import seed_everything
 from ..vision.models import load_backbone, make_classifier
 from ..core.files import sample_per_class, split_by_class
 from ..datasets.fashion import images_to_tensor, FASHION_CLASSES
-from ..core.learner import Learner, fine_tune, cache_features, steps_to_epochs
+from ..core.learner import Learner, fit_until_converged, fine_tune, cache_features, steps_to_epochs
 
 # %% auto #0
 __all__ = ['imagenet_top', 'transfer', 'pretrained_features', 'data_efficiency', 'labels_to_reach', 'converged_scratch',
@@ -135,16 +135,10 @@ def converged_scratch(x_pool: np.ndarray, y_pool: np.ndarray,  # uint8 images an
     seed_everything(seed)
     net = make_classifier(load_backbone(backbone, pretrained=False), int(y.max()) + 1)
     learn = Learner(net, loader(tr, True), loader(va, False), progress=False)
-    per_epoch, cap = len(learn.train_dl), math.ceil(max_steps / len(learn.train_dl))
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix='tc-scratch-') as ckpt:  # the best epoch's weights, restored at the end
-        curve = learn.fit(cap, 3 * lr, patience=max(1, round(patience_steps / per_epoch)), monitor='accuracy', checkpoint_dir=ckpt)
-    seconds = time.perf_counter() - start
-    curve = curve.assign(steps=np.arange(1, len(curve) + 1) * per_epoch)
-    best = int(curve.accuracy.idxmax())  # the first best epoch: the one early stopping kept
+    curve, info = fit_until_converged(learn, max_steps, patience_steps, 3 * lr, monitor='accuracy')  # learner notebook 04
     res = dict(method='from scratch, converged', labels_per_class=labels_per_class, train_images=len(tr), valid_images=len(va),
-               best_step=int(curve.steps[best]), stop_step=int(curve.steps.iloc[-1]), capped=len(curve) == cap,
-               valid_accuracy=float(curve.accuracy[best]), accuracy=_accuracy(learn.model, x_test, y_test), seconds=round(seconds, 1))
+               **{k: info[k] for k in ('best_step', 'stop_step', 'capped', 'valid_accuracy')},
+               accuracy=_accuracy(learn.model, x_test, y_test), seconds=info['seconds'])
     return res, curve, learn.model
 
 # %% ../../nbs/lessons/10_vision_cnn.ipynb #9dbdf3e1

@@ -320,13 +320,13 @@ def compare_text(train: pd.DataFrame,  # the training pool (`text`, `label`)
                 if seed == seeds[0]: models[(m, n)] = (model, tok, probs)  # the model, its tokenizer, its test probabilities
     return pd.DataFrame(rows, columns=None if rows else ['labels_per_class', 'method', 'seed']), models, all_probs
 
-# %% ../../nbs/text/20_text_sentiment.ipynb #c17a37ff
+# %% ../../nbs/text/20_text_sentiment.ipynb #f345994c
 def converged_text_scratch(train: pd.DataFrame,  # `text` and `label`: the labelled tweets, validation included
                            tests: dict,  # name -> DataFrame to score the kept model on
                            name: str = 'minilm',  # whose architecture and tokenizer (its weights are not used)
                            seed: int = 0,  # draws the validation split, the starting weights and the batches
                            valid_frac: float = 0.2,  # share of each class's tweets held out to decide when to stop
-                           max_steps: int = 600, patience_steps: int = 150,  # the cap, and the steps without improvement that stop it
+                           max_steps: int = 600, patience_steps: int = 100,  # the cap, and the steps without improvement that stop it
                            eval_every: int = 50,  # optimiser steps between two validation checks
                            batch_size: int = 32, lr: float = 3e-4,  # the rate of `train_text`'s from-scratch run (3 x its `lr`)
                            max_length: int = 64, device=None,

@@ -7,20 +7,22 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..core.env import seed_everything
 from .models import Backbone, LiteFeatures, load_backbone
-from ..core.learner import Learner, predict_batches
+from ..core.learner import Learner, fit_until_converged, predict_batches
 
 # %% auto #0
 __all__ = ['UNET_METHODS', 'encoder_stages', 'DecoderBlock', 'UNet', 'plot_unet', 'dice_per_class', 'iou_per_class', 'mean_dice',
-           'dice_loss', 'ce_dice_loss', 'train_unet', 'predict_masks', 'show_segmentation', 'dice_per_slice']
+           'dice_loss', 'ce_dice_loss', 'train_unet', 'predict_masks', 'ConsecutiveBlocks', 'converged_unet',
+           'show_segmentation', 'dice_per_slice']
 
 # %% ../../nbs/vision/41_unet_transfer.ipynb #c129ecbf
 def _feature_layers(features: nn.Module) -> list:
@@ -215,6 +217,17 @@ def _check_pairs(ds: Dataset, n_classes: int, name: str):
     if y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f"{name}'s targets hold classes {int(y.min())}..{int(y.max())}, outside [0, {n_classes}): pass the right n_classes.")
 
+# %% ../../nbs/vision/41_unet_transfer.ipynb #340cec2e
+def _unet_learner(method: str, train_dl: DataLoader, valid_dl: DataLoader | None, n_classes: int, lr: float, body_lr_mult: float,
+                  backbone: str, seed: int, loss_fn) -> tuple[Learner, float | tuple]:
+    "The U-Net and Learner of `method`, frozen or not, and the learning rate its fit takes."
+    seed_everything(seed)
+    model = UNet(load_backbone(backbone, pretrained=method != 'from scratch'), n_classes)
+    learn = Learner(model, train_dl, valid_dl, loss_fn=loss_fn, metrics={'dice': mean_dice}, progress=False)
+    if method == 'frozen encoder': learn.freeze(); return learn, lr
+    if method == 'fine-tuned': learn.bn_stats = 'frozen'; return learn, (lr / body_lr_mult, lr)  # discriminative rates
+    return learn, lr
+
 # %% ../../nbs/vision/41_unet_transfer.ipynb #8e524ba7
 def train_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-tuned'
                train_ds: Dataset,  # (image (C, H, W) in [0, 1], class map (H, W) int64) pairs, read in order
@@ -232,16 +245,11 @@ def train_unet(method: str,  # 'from scratch', 'frozen encoder' or 'fine-tuned'
     if method not in UNET_METHODS: raise ValueError(f"method must be one of {UNET_METHODS}, got {method!r}")
     _check_pairs(train_ds, n_classes, 'train_ds')
     if valid_ds is not None: _check_pairs(valid_ds, n_classes, 'valid_ds')
-    seed_everything(seed)
-    model = UNet(load_backbone(backbone, pretrained=method != 'from scratch'), n_classes)
-    order = None if steps is None else [i % len(train_ds) for i in range(steps * batch_size)]
-    train_dl = DataLoader(train_ds, batch_size=batch_size, sampler=order)
-    valid_dl = None if valid_ds is None else DataLoader(valid_ds, batch_size=16)
-    learn = Learner(model, train_dl, valid_dl, loss_fn=loss_fn, metrics={'dice': mean_dice}, progress=False)
+    train_dl = DataLoader(train_ds, batch_size=batch_size, sampler=None if steps is None else [i % len(train_ds) for i in range(steps * batch_size)])
+    learn, rate = _unet_learner(method, train_dl, None if valid_ds is None else DataLoader(valid_ds, batch_size=16),
+                                n_classes, lr, body_lr_mult, backbone, seed, loss_fn)
     start = time.perf_counter()
-    if method == 'frozen encoder': learn.freeze().fit(1, lr)
-    elif method == 'fine-tuned': learn.bn_stats = 'frozen'; learn.fit(1, (lr / body_lr_mult, lr))
-    else: learn.fit(1, lr)
+    learn.fit(1, rate)
     res = dict(method=method, steps=len(train_dl), seconds=round(time.perf_counter() - start, 1))
     if valid_ds is not None: res['valid_dice'] = round(float(learn.history.dice.iloc[-1]), 4)
     return res, learn
@@ -256,6 +264,33 @@ def predict_masks(model: nn.Module,  # a segmentation model returning logits (N,
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3: raise ValueError(f"images must be a stack of slices (N, H, W), got shape {images.shape}: add a leading axis for one slice.")
     return predict_batches(model, images[:, None], batch_size).argmax(1).numpy()
+
+# %% ../../nbs/vision/41_unet_transfer.ipynb #073458fd
+class ConsecutiveBlocks(Sampler):
+    "Indices of a dataset of `n` items in blocks of `block`: each pass over the sampler takes the next block (wrapping round), so each epoch of a fit reads new items."
+    def __init__(self, n: int, block: int): self.n, self.block, self.start = n, block, 0
+    def __iter__(self):
+        start, self.start = self.start, self.start + self.block
+        return iter([(start + i) % self.n for i in range(self.block)])
+    def __len__(self): return self.block
+
+def converged_unet(method: str,  # one of UNET_METHODS
+                   train_ds: Dataset,  # at least `max_steps` x `batch_size` (image, class map) pairs, read in order: e.g. a `SliceDataset` of that length
+                   valid_ds: Dataset,  # unaugmented pairs whose Dice decides when to stop (their labels count as used)
+                   max_steps: int = 1000, patience_steps: int = 200,  # the cap, and the steps without a better Dice that stop it
+                   eval_every: int = 40,  # optimiser steps between two validation checks
+                   n_classes: int = 3, batch_size: int = 8, lr: float = 2e-3, body_lr_mult: float = 10,
+                   backbone: str = 'efficientnet_lite0', seed: int = 0, loss_fn=None,
+                   ) -> tuple[dict, pd.DataFrame, Learner]:
+    "A U-Net trained by `method` until its validation Dice stops improving; (result, validation curve, learner with the best weights)."
+    if method not in UNET_METHODS: raise ValueError(f"method must be one of {UNET_METHODS}, got {method!r}")
+    _check_pairs(train_ds, n_classes, 'train_ds'); _check_pairs(valid_ds, n_classes, 'valid_ds')
+    if len(train_ds) < max_steps * batch_size:
+        raise ValueError(f"train_ds has {len(train_ds)} items, fewer than max_steps x batch_size = {max_steps * batch_size}: make it longer (SliceDataset's length).")
+    train_dl = DataLoader(train_ds, batch_size=batch_size, sampler=ConsecutiveBlocks(len(train_ds), eval_every * batch_size))
+    learn, rate = _unet_learner(method, train_dl, DataLoader(valid_ds, batch_size=16), n_classes, lr, body_lr_mult, backbone, seed, loss_fn)
+    curve, info = fit_until_converged(learn, max_steps, patience_steps, rate, monitor='dice')
+    return dict(method=f'{method}, converged', **info), curve, learn
 
 # %% ../../nbs/vision/41_unet_transfer.ipynb #71fb784c
 _SEG_COLOURS = np.array([[0, 0, 0, 0], [0.1, 0.8, 0.9, 0.45], [1.0, 0.85, 0.1, 0.45], [0.9, 0.1, 0.1, 0.5]])
