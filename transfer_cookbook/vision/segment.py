@@ -217,7 +217,7 @@ def _check_pairs(ds: Dataset, n_classes: int, name: str):
     if y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f"{name}'s targets hold classes {int(y.min())}..{int(y.max())}, outside [0, {n_classes}): pass the right n_classes.")
 
-# %% ../../nbs/vision/41_unet_transfer.ipynb #340cec2e
+# %% ../../nbs/vision/41_unet_transfer.ipynb #093722e1
 def _unet_learner(method: str, train_dl: DataLoader, valid_dl: DataLoader | None, n_classes: int, lr: float, body_lr_mult: float,
                   backbone: str, seed: int, loss_fn) -> tuple[Learner, float | tuple]:
     "The U-Net and Learner of `method`, frozen or not, and the learning rate its fit takes."
@@ -265,7 +265,7 @@ def predict_masks(model: nn.Module,  # a segmentation model returning logits (N,
     if images.ndim != 3: raise ValueError(f"images must be a stack of slices (N, H, W), got shape {images.shape}: add a leading axis for one slice.")
     return predict_batches(model, images[:, None], batch_size).argmax(1).numpy()
 
-# %% ../../nbs/vision/41_unet_transfer.ipynb #073458fd
+# %% ../../nbs/vision/41_unet_transfer.ipynb #d9f2e707
 class ConsecutiveBlocks(Sampler):
     "Indices of a dataset of `n` items in blocks of `block`: each pass over the sampler takes the next block (wrapping round), so each epoch of a fit reads new items."
     def __init__(self, n: int, block: int): self.n, self.block, self.start = n, block, 0
