@@ -5,8 +5,11 @@
    Goal: the Learner keeps at least 0.95 of the bare loop's images per second.
 2. Ten epochs of head training with a frozen body: recomputing the body's features every epoch against
    caching them once (`cache_features`), and the accuracy each reaches.
+3. Lesson 20's transformer (MiniLM's architecture, random weights) on the airline tweets, seconds per optimiser
+   step of 32 tweets, alternating in one run: AdamW's for-loop against its fused kernel (what `Learner.fit` uses on
+   CPU and CUDA), and batches drawn at random against batches grouped by length (`text_loader`'s default).
 
-Run: .venv/bin/python benchmarks/bench_learner.py [--images 640] [--repeats 3]
+Run: .venv/bin/python benchmarks/bench_learner.py [--images 640] [--repeats 3] [--text-steps 30]
 """
 import argparse, copy, statistics, time
 
@@ -24,7 +27,7 @@ from transfer_cookbook.vision.models import load_backbone, make_classifier
 def bare_loop(model, dl, epochs, lr):
     "The loop a reader would write by hand: forward, loss, backward, step."
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, fused=True)  # as Learner.fit on CPU
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(dl), pct_start=0.25)
     for _ in range(epochs):
         for x, y in dl:
@@ -41,6 +44,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--images', type=int, default=640, help='training images (Fashion-MNIST, 64x64)')
     ap.add_argument('--repeats', type=int, default=3, help='alternating repeats of each throughput measurement')
+    ap.add_argument('--text-steps', type=int, default=30, help='optimiser steps per measurement in section 3')
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu')
@@ -85,6 +89,37 @@ def main():
     print(f'   recompute every epoch   {t_recompute:6.2f} s   test accuracy {acc(m1):.3f}')
     print(f'   cache once, then train  {t_cached:6.2f} s   test accuracy {acc(m2):.3f}')
     print(f'   speed-up of caching: {t_recompute / t_cached:.1f}x')
+
+    text_steps(args.text_steps, args.repeats)
+
+
+def text_steps(steps, repeats):
+    "Section 3: seconds per step of the text transformer, AdamW fused or not, batches grouped by length or not."
+    from transfer_cookbook.datasets.tweets import load_tweets, split_tweets
+    from transfer_cookbook.text.models import make_text_classifier, mean_pooled_classifier, text_loader
+    train = split_tweets(load_tweets(), test_per_class=400, valid_per_class=0, ood_per_class=200, equal_topics=False)['train']
+    hf, tok = make_text_classifier('minilm', 2, pretrained=False)
+    base = mean_pooled_classifier(hf.base_model, 2)
+    print(f'\n3. Lesson 20\'s transformer from random weights, {len(train):,} airline tweets: seconds per step of 32, {steps} steps, {repeats} repeats')
+    def run(fused, by_length):
+        model = copy.deepcopy(base).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.01, fused=fused)
+        torch.manual_seed(0)
+        dl = text_loader(train.text, train.label, tok, 32, steps=steps, by_length=by_length)
+        def loop():
+            for b in dl:
+                y = b.pop('labels'); F.cross_entropy(model(**b), y).backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        return timed(loop) / steps
+    run(True, True)  # warm-up
+    cases = {'AdamW for-loop, random batches': (False, False), 'AdamW fused, random batches': (True, False),
+             'AdamW fused, grouped by length': (True, True)}
+    got = {k: [] for k in cases}
+    for _ in range(repeats):
+        for k, (f, g) in cases.items(): got[k].append(run(f, g))
+    med = {k: statistics.median(v) for k, v in got.items()}
+    for k, v in med.items(): print(f'   {k:32s} {v:6.3f} s/step  (runs: {", ".join(f"{x:.3f}" for x in got[k])})')
+    first = med['AdamW for-loop, random batches']
+    print(f'   fused / for-loop: {med["AdamW fused, random batches"] / first:.2f}   fused and grouped / for-loop and random: {med["AdamW fused, grouped by length"] / first:.2f}')
 
 
 if __name__ == '__main__':
