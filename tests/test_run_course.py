@@ -65,5 +65,5 @@ def test_a_notebooks_temporary_files_are_removed_when_it_ends(tmp_path, monkeypa
     ok, err = run_course.run_notebook(tmp_path/'t.ipynb', set(), 120, tmp_path/'out')
     assert ok, err
     folder = Path(nbformat.read(tmp_path/'out'/'t.ipynb', as_version=4).cells[0].outputs[0]['text'].strip())
-    assert folder.parent.name.startswith('tc-kernel-t-'), folder  # the kernel's own scratch folder...
+    assert folder.parent.name.startswith('tc-k-'), folder  # the kernel's own scratch folder...
     assert not folder.parent.exists()  # ...gone, with what the notebook wrote there

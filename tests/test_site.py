@@ -114,7 +114,9 @@ def test_scratch_folders_are_shortened():
     res = {'output_type': 'execute_result', 'metadata': {}, 'data': {
         'text/plain': "PosixPath('/tmp/tmpk3t4fac0/cats/b.jpg')", 'text/html': '<td>/tmp/tmpk3t4fac0/cats/b.jpg</td>'}}
     warn = {'output_type': 'stream', 'name': 'stderr', 'text': '/tmp/ipykernel_1/2.py:3: UserWarning: skipped\n'}
-    e, r, w = build_site.clean_outputs([err, res, warn], widget_models=set())
+    nested = {'output_type': 'stream', 'name': 'stdout', 'text': 'a link to /tmp/tc-k-1x2y3z4w/tmpk3t4fac0/annex/key\n'}  # tools/run_course.py's kernel folder
+    e, r, w, n = build_site.clean_outputs([err, res, warn, nested], widget_models=set())
+    assert n['text'] == 'a link to …/annex/key\n'
     assert e['evalue'] == e['traceback'][0][len('ValueError: '):] == 'Image folder …/x does not exist'
     assert r['data'] == {'text/plain': "PosixPath('…/cats/b.jpg')", 'text/html': '<td>…/cats/b.jpg</td>'}
     assert 'ipykernel_' in w['text']  # left for tests/test_site.py to find: core.env's display should have kept it out

@@ -40,11 +40,12 @@ VENDOR = {
 
 WIDGET_STATE = 'application/vnd.jupyter.widget-state+json'
 WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
-# A scratch folder a notebook made (tempfile's /tmp/tmpk3t4fac0/, /tmp/tc-02-data-5u8g0018/) or the checkout the run
-# happened in: its name means nothing to a reader, and changes with every run. The files under it are what matter.
+# A scratch folder a notebook made (tempfile's /tmp/tmpk3t4fac0/, /tmp/tc-02-data-5u8g0018/), inside the kernel's own
+# one when tools/run_course.py ran it (/tmp/tc-k-1x2y3z4w/tmpk3t4fac0/), or the checkout the run happened in: its name
+# means nothing to a reader, and changes with every run. The files under it are what matter.
 # Left alone: /tmp/ipykernel_*, the mark of a warning printed with the cell's file and line, which core.env's
 # notebook display should have kept from the output (tests/test_site.py looks for it).
-TEMP_DIR = re.compile(r'/tmp/(?!ipykernel_)[^/\s\'"<>]+/')
+TEMP_DIR = re.compile(r'/tmp/(?!ipykernel_)(?:tc-k-[^/\s\'"<>]+/)?[^/\s\'"<>]+/')
 
 
 def settings():
@@ -294,7 +295,7 @@ def collapse_carriage_returns(text):
 
 
 def shorten_temp_dirs(text):
-    "`/tmp/tmpk3t4fac0/cats/b.jpg` as `…/cats/b.jpg`: the scratch folder's random name dropped, the path kept."
+    "`/tmp/tmpk3t4fac0/cats/b.jpg` (or `/tmp/tc-k-1x2y3z4w/tmpk3t4fac0/cats/b.jpg`) as `…/cats/b.jpg`: the scratch folders' random names dropped, the path kept."
     return TEMP_DIR.sub('…/', text)
 
 

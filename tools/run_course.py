@@ -106,7 +106,7 @@ def run_notebook(path, skip_flags, timeout, executed=None):
     err = None
     # The kernel's temporary files (the recipes save whole models under tempfile.mkdtemp(): 500 MB for the text one) go in
     # a folder of its own, removed when the notebook ends, so repeated runs and test runs do not fill the disk.
-    scratch = tempfile.mkdtemp(prefix=f'tc-kernel-{path.stem}-')
+    scratch = tempfile.mkdtemp(prefix='tc-k-')  # short: the site shows paths under it as …/ (build_site.TEMP_DIR)
     try: client.execute(env={**os.environ, 'TMPDIR': scratch})
     except CellExecutionError as e: err = f"{e.ename}: {e.evalue}"
     except Exception as e:  # a timeout, a dead kernel
